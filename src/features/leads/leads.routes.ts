@@ -1,0 +1,100 @@
+import { z } from 'zod';
+import { type App, type Deps, actorOf, commonErrors, expectedVersion, idParams, page, setEtag } from '../../http/context.js';
+import { createLeadBody, handBackBody, leadOut, listLeadsQuery, mergeBody, noteBody, presentLead, stageBody, updateLeadBody } from './leads.schema.js';
+import { addLeadNote, createLead, getLead, handBackLead, listLeads, mergeLeads, moveLeadStage, timeline, updateLead } from './leads.service.js';
+
+export const timelineEntry = z.object({
+  id: z.string(),
+  at: z.string(),
+  kind: z.string(),
+  actorId: z.string().nullable(),
+  actorType: z.string(),
+  leadId: z.string().nullable(),
+  accountId: z.string().nullable(),
+  dealId: z.string().nullable(),
+  handoffId: z.string().nullable(),
+  data: z.record(z.string(), z.unknown()),
+});
+export const timelineQuery = z.object({ cursor: z.string().max(400).optional(), limit: z.coerce.number().int().min(1).max(500).default(100) });
+
+const tags = ['leads'];
+
+export async function leadsRoutes(app: App, deps: Deps): Promise<void> {
+  app.get('/api/leads', { schema: { tags, summary: 'Leads, filtered and paged by cursor', querystring: listLeadsQuery, response: { 200: page(leadOut), ...commonErrors } } }, async (request) => {
+    const { items, nextCursor } = await listLeads(deps, actorOf(request), request.query);
+    return { items: items.map(presentLead), nextCursor };
+  });
+
+  app.post(
+    '/api/leads',
+    { schema: { tags, summary: 'Create a lead; stage "mql" creates it and hands it off at once', body: createLeadBody, response: { 201: leadOut, ...commonErrors } } },
+    async (request, reply) => {
+      const lead = await createLead(deps, actorOf(request), request.body);
+      setEtag(reply, lead.version);
+      return reply.status(201).send(presentLead(lead));
+    },
+  );
+
+  app.get('/api/leads/:id', { schema: { tags, params: idParams, response: { 200: leadOut, ...commonErrors } } }, async (request, reply) => {
+    const lead = await getLead(deps, actorOf(request), request.params.id);
+    setEtag(reply, lead.version);
+    return presentLead(lead);
+  });
+
+  app.patch(
+    '/api/leads/:id',
+    {
+      schema: {
+        tags,
+        summary: 'Edit a lead; send If-Match with the ETag (or "version") you loaded',
+        params: idParams,
+        body: updateLeadBody,
+        response: { 200: leadOut, ...commonErrors, 412: commonErrors[409], 428: commonErrors[409] },
+      },
+    },
+    async (request, reply) => {
+      const version = expectedVersion(request, request.body.version);
+      const lead = await updateLead(deps, actorOf(request), request.params.id, { ...request.body, version });
+      setEtag(reply, lead.version);
+      return presentLead(lead);
+    },
+  );
+
+  app.post(
+    '/api/leads/:id/stage',
+    { schema: { tags, summary: "Move a lead within your team's stages; the handoff stage hands it to sales", params: idParams, body: stageBody, response: { 200: leadOut, ...commonErrors, 412: commonErrors[409] } } },
+    async (request, reply) => {
+      const version = expectedVersion(request, request.body.version);
+      const lead = await moveLeadStage(deps, actorOf(request), request.params.id, { ...request.body, version });
+      setEtag(reply, lead.version);
+      return presentLead(lead);
+    },
+  );
+
+  app.post(
+    '/api/leads/:id/hand-back',
+    { schema: { tags, summary: 'Sales hands a lead back to marketing with a reason', params: idParams, body: handBackBody, response: { 200: leadOut, ...commonErrors } } },
+    async (request) => presentLead(await handBackLead(deps, actorOf(request), request.params.id, request.body)),
+  );
+
+  app.post(
+    '/api/leads/:id/merge',
+    { schema: { tags, summary: 'Merge a duplicate into this lead, moving its whole history', params: idParams, body: mergeBody, response: { 200: leadOut, ...commonErrors } } },
+    async (request) => presentLead(await mergeLeads(deps, actorOf(request), request.params.id, request.body.mergeId)),
+  );
+
+  app.post('/api/leads/:id/notes', { schema: { tags, summary: 'Add a note to the timeline', params: idParams, body: noteBody, response: { 201: z.object({ ok: z.literal(true) }), ...commonErrors } } }, async (request, reply) => {
+    await addLeadNote(deps, actorOf(request), request.params.id, request.body.body);
+    return reply.status(201).send({ ok: true as const });
+  });
+
+  app.get(
+    '/api/leads/:id/timeline',
+    { schema: { tags, summary: 'Everything that happened to the lead, newest first', params: idParams, querystring: timelineQuery, response: { 200: page(timelineEntry), ...commonErrors } } },
+    async (request) => {
+      const actor = actorOf(request);
+      await getLead(deps, actor, request.params.id);
+      return timeline(deps, actor, { leadId: request.params.id }, request.query);
+    },
+  );
+}

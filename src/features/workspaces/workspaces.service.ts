@@ -1,0 +1,30 @@
+import type { Kysely } from 'kysely';
+import type { DB } from '../../db/schema.js';
+import { AppError } from '../../lib/errors.js';
+import { uuidv7 } from '../../lib/ids.js';
+import type { Clock } from '../../lib/clock.js';
+
+export interface Workspace {
+  id: string;
+  slug: string;
+  name: string;
+}
+
+export async function createWorkspace(db: Kysely<DB>, clock: Clock, input: { slug: string; name: string }): Promise<Workspace> {
+  if (!/^[a-z0-9][a-z0-9-]{1,62}$/.test(input.slug)) {
+    throw new AppError('validation_failed', 'slug: use 2-63 lower-case letters, digits and dashes', { problems: [{ path: 'slug', message: 'invalid slug' }] });
+  }
+  const row = { id: uuidv7(), slug: input.slug, name: input.name, created_at: clock.now() };
+  await db.insertInto('workspaces').values(row).execute();
+  return { id: row.id, slug: row.slug, name: row.name };
+}
+
+export async function findWorkspaceBySlug(db: Kysely<DB>, slug: string): Promise<Workspace | undefined> {
+  return db.selectFrom('workspaces').select(['id', 'slug', 'name']).where('slug', '=', slug).executeTakeFirst();
+}
+
+export async function getWorkspace(db: Kysely<DB>, id: string): Promise<Workspace> {
+  const ws = await db.selectFrom('workspaces').select(['id', 'slug', 'name']).where('id', '=', id).executeTakeFirst();
+  if (!ws) throw new AppError('not_found', 'Workspace not found');
+  return ws;
+}

@@ -1,0 +1,30 @@
+import type { FastifyRequest } from 'fastify';
+import { actorForApiKey, actorForSession, SESSION_COOKIE } from '../features/auth/auth.service.js';
+import { AppError } from '../lib/errors.js';
+import type { App, Deps } from './context.js';
+
+/**
+ * Every route needs a signed-in user (session cookie) or an API key (Bearer), unless its
+ * config says `public: true`. The actor is resolved once per request.
+ */
+export function installAuth(app: App, deps: Deps): void {
+  app.decorateRequest('actor', null);
+  app.addHook('onRequest', async (request: FastifyRequest) => {
+    const auth = request.headers.authorization;
+    if (auth?.startsWith('Bearer ')) {
+      request.actor = await actorForApiKey(deps, auth.slice(7).trim());
+      if (!request.actor) throw new AppError('unauthenticated', 'The API key is unknown or revoked');
+    } else {
+      const cookie = request.cookies?.[SESSION_COOKIE];
+      if (cookie) request.actor = await actorForSession(deps, cookie);
+    }
+    if (!request.actor && !request.routeOptions.config?.public && !isPublicPath(request.url)) {
+      throw new AppError('unauthenticated', 'Sign in (POST /api/auth/login) or send an API key as "Authorization: Bearer <key>"');
+    }
+  });
+}
+
+/** Documentation and health carry no workspace data. */
+function isPublicPath(url: string): boolean {
+  return url === '/health' || url === '/api/openapi.json' || url === '/docs' || url.startsWith('/docs/');
+}
