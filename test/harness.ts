@@ -51,7 +51,14 @@ export interface Ctx {
     admin: Person;
   };
   /** Another person in this workspace. */
-  addPerson(input: { name: string; team: 'marketing' | 'sales'; level?: 'member' | 'lead'; isAdmin?: boolean; handoffCapacity?: number | null; routingWeight?: number }): Promise<Person>;
+  addPerson(input: {
+    name: string;
+    team: 'marketing' | 'sales';
+    level?: 'member' | 'lead';
+    isAdmin?: boolean;
+    handoffCapacity?: number | null;
+    routingWeight?: number;
+  }): Promise<Person>;
   as(person: Person | null): Client;
 }
 
@@ -141,7 +148,10 @@ export async function setup(opts: { clock?: ManualClock; start?: string } = {}):
 }
 
 /** Counts rows of a table in one workspace: tests use it to prove a rejected request wrote nothing. */
-export async function countRows(ctx: Ctx, table: 'leads' | 'accounts' | 'deals' | 'handoffs' | 'activities' | 'agreements' | 'timers' | 'notifications'): Promise<number> {
+export async function countRows(
+  ctx: Ctx,
+  table: 'leads' | 'accounts' | 'deals' | 'handoffs' | 'activities' | 'agreements' | 'timers' | 'notifications',
+): Promise<number> {
   const row = await ctx.database.db
     .selectFrom(table)
     .select((eb) => eb.fn.countAll<number>().as('n'))

@@ -2,16 +2,16 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { stringify as toYaml } from 'yaml';
 import { loadConfig } from '../config.js';
-import { migrateToLatest } from '../db/migrate.js';
 import { openDatabase } from '../db/database.js';
+import { migrateToLatest } from '../db/migrate.js';
+import { DEMO_PASSWORD, DEMO_SLUG, seedDemo } from '../demo/seed.js';
 import { systemActor } from '../domain/access.js';
 import { DEFAULT_AGREEMENT, diffAgreements, parseAgreementText } from '../domain/agreement.js';
 import { createDraft, getAgreement, getEffectiveAgreement } from '../features/agreements/agreements.service.js';
 import { createUser } from '../features/users/users.service.js';
 import { createWorkspace, findWorkspaceBySlug } from '../features/workspaces/workspaces.service.js';
-import { AppError } from '../lib/errors.js';
 import { systemClock } from '../lib/clock.js';
-import { DEMO_PASSWORD, DEMO_SLUG, seedDemo } from '../demo/seed.js';
+import { AppError } from '../lib/errors.js';
 import { openMigrated } from './runtime.js';
 import { serve } from './serve.js';
 
@@ -111,7 +111,11 @@ async function main(argv: string[]): Promise<number> {
         return 0;
       });
     case 'agreement':
-      return agreementCommand(sub, rest.filter((r) => !r.startsWith('--') && !Object.values(v).includes(r)), str);
+      return agreementCommand(
+        sub,
+        rest.filter((r) => !r.startsWith('--') && !Object.values(v).includes(r)),
+        str,
+      );
     case undefined:
     case 'help':
     case '--help':

@@ -1,5 +1,5 @@
 import pino from 'pino';
-import { seedDemo, demoSignIns } from '../demo/seed.js';
+import { demoSignIns, seedDemo } from '../demo/seed.js';
 import { buildServer } from '../http/server.js';
 import { Sweeper } from '../jobs/sweeper.js';
 import { systemClock } from '../lib/clock.js';

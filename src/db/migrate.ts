@@ -1,5 +1,6 @@
 import { type Kysely, type Migration, type MigrationProvider, Migrator } from 'kysely';
 import * as foundation from './migrations/001_foundation.js';
+import type { DB } from './schema.js';
 
 /** Migrations ship inside the code, in order; the file names are their stable keys. */
 const migrations: Record<string, Migration> = {
@@ -8,9 +9,9 @@ const migrations: Record<string, Migration> = {
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };
 
-// biome-ignore lint/suspicious/noExplicitAny: the migrator works on any schema.
 /** Bring the schema up to date. Kysely's migrator locks, so concurrent starts are safe. */
-export async function migrateToLatest(db: Kysely<any>): Promise<string[]> {
+export async function migrateToLatest(database: Kysely<DB>): Promise<string[]> {
+  const db = database as unknown as Kysely<unknown>;
   const migrator = new Migrator({ db, provider, migrationTableName: 'tandem_migrations', migrationLockTableName: 'tandem_migrations_lock' });
   const { error, results } = await migrator.migrateToLatest();
   if (error) throw error instanceof Error ? error : new Error(String(error));

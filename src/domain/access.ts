@@ -14,7 +14,16 @@ export interface Actor {
 
 /** The system itself (timers, the demo seeder) acting in a workspace. */
 export function systemActor(workspaceId: string): Actor {
-  return { workspaceId, userId: '00000000-0000-0000-0000-000000000000', email: 'system', name: 'Tandem', team: 'sales', level: 'lead', isAdmin: true, via: 'system' };
+  return {
+    workspaceId,
+    userId: '00000000-0000-0000-0000-000000000000',
+    email: 'system',
+    name: 'Tandem',
+    team: 'sales',
+    level: 'lead',
+    isAdmin: true,
+    via: 'system',
+  };
 }
 
 export function assertAdmin(actor: Actor): void {

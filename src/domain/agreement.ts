@@ -50,9 +50,7 @@ const routingRule = z.object({
       region: z.array(z.string().min(1)).optional(),
       industry: z.array(z.string().min(1)).optional(),
       persona: z.array(z.string().min(1)).optional(),
-      employees: z
-        .object({ min: z.number().int().min(0).optional(), max: z.number().int().min(0).optional() })
-        .optional(),
+      employees: z.object({ min: z.number().int().min(0).optional(), max: z.number().int().min(0).optional() }).optional(),
     })
     .strict(),
   pool: z.array(poolMember).min(1),
@@ -98,9 +96,9 @@ export const agreementSchema = z
     }),
     escalation: z.array(escalationStep).default([]),
     nurture: z.object({
-      /** Days a lead stays in nurture before the `then` step. */
+      /** Days a lead stays in nurture before it returns to the `returnTo` stage. */
       days: z.number().int().min(1).max(3650),
-      then: key,
+      returnTo: key,
     }),
     commitments: z.object({
       marketing: z.object({
@@ -180,7 +178,7 @@ export const DEFAULT_AGREEMENT: AgreementDocument = Object.freeze({
     { at: 1, action: 'notify_lead' },
     { at: 1.5, action: 'reassign' },
   ],
-  nurture: { days: 90, then: 'lead' },
+  nurture: { days: 90, returnTo: 'lead' },
   commitments: {
     marketing: { mqlsPerMonth: 200, minAcceptanceRate: 0.6 },
     sales: { acceptOnTimeRate: 0.9, firstContactOnTimeRate: 0.85 },
@@ -235,13 +233,12 @@ function crossCheck(doc: AgreementDocument): FieldProblem[] {
     if (statusKeys.has(s.key)) problems.push({ path: `leadStatuses[${i}].key`, message: `duplicate status "${s.key}"` });
     statusKeys.add(s.key);
   });
-  const then = stageKeys.get(doc.nurture.then);
-  if (!then) problems.push({ path: 'nurture.then', message: `unknown stage "${doc.nurture.then}"` });
-  else if (then.team !== 'marketing') problems.push({ path: 'nurture.then', message: 'must be a marketing stage' });
+  const then = stageKeys.get(doc.nurture.returnTo);
+  if (!then) problems.push({ path: 'nurture.returnTo', message: `unknown stage "${doc.nurture.returnTo}"` });
+  else if (then.team !== 'marketing') problems.push({ path: 'nurture.returnTo', message: 'must be a marketing stage' });
   for (const p of validateCalendar(doc.calendar)) problems.push({ path: `calendar.${p.path}`.replace(/\.$/, ''), message: p.message });
   const steps = doc.escalation.map((s) => s.at);
-  if (steps.some((v, i) => i > 0 && v <= (steps[i - 1] ?? 0)))
-    problems.push({ path: 'escalation', message: 'steps must be in increasing order of "at"' });
+  if (steps.some((v, i) => i > 0 && v <= (steps[i - 1] ?? 0))) problems.push({ path: 'escalation', message: 'steps must be in increasing order of "at"' });
   return problems;
 }
 

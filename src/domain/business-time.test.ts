@@ -3,8 +3,8 @@ import { DateTime } from 'luxon';
 import { describe, expect, it } from 'vitest';
 import {
   ALWAYS_OPEN,
-  type BusinessCalendar,
   addBusinessTime,
+  type BusinessCalendar,
   businessTimeBetween,
   formatDuration,
   isBusinessTime,
@@ -54,9 +54,7 @@ describe('addBusinessTime in a Mon–Fri 09:00–17:00 Berlin office', () => {
   });
 
   it('starts the clock on Monday when the lead arrives on a weekend', () => {
-    expect(local(addBusinessTime(at('2024-06-08T11:00'), 30 * MINUTE, BERLIN_OFFICE))).toBe(
-      '2024-06-10T09:30:00.000+02:00',
-    );
+    expect(local(addBusinessTime(at('2024-06-08T11:00'), 30 * MINUTE, BERLIN_OFFICE))).toBe('2024-06-10T09:30:00.000+02:00');
   });
 
   it('skips a holiday that falls inside the SLA', () => {
@@ -70,18 +68,12 @@ describe('addBusinessTime in a Mon–Fri 09:00–17:00 Berlin office', () => {
   });
 
   it('handles a seconds-long SLA inside opening hours to the millisecond', () => {
-    expect(local(addBusinessTime(at('2024-06-10T10:00'), 45 * SECOND, BERLIN_OFFICE))).toBe(
-      '2024-06-10T10:00:45.000+02:00',
-    );
-    expect(local(addBusinessTime(at('2024-06-10T10:00:00.250'), 1, BERLIN_OFFICE))).toBe(
-      '2024-06-10T10:00:00.251+02:00',
-    );
+    expect(local(addBusinessTime(at('2024-06-10T10:00'), 45 * SECOND, BERLIN_OFFICE))).toBe('2024-06-10T10:00:45.000+02:00');
+    expect(local(addBusinessTime(at('2024-06-10T10:00:00.250'), 1, BERLIN_OFFICE))).toBe('2024-06-10T10:00:00.251+02:00');
   });
 
   it('carries a seconds-long SLA that straddles closing time into the next morning', () => {
-    expect(local(addBusinessTime(at('2024-06-10T16:59:50'), 30 * SECOND, BERLIN_OFFICE))).toBe(
-      '2024-06-11T09:00:20.000+02:00',
-    );
+    expect(local(addBusinessTime(at('2024-06-10T16:59:50'), 30 * SECOND, BERLIN_OFFICE))).toBe('2024-06-11T09:00:20.000+02:00');
   });
 
   it('lands on closing time, not the next opening, when the SLA exactly fills the day', () => {
@@ -95,9 +87,7 @@ describe('addBusinessTime in a Mon–Fri 09:00–17:00 Berlin office', () => {
 
   it('spans several weeks for a 200 business hour SLA', () => {
     // 200 h = 25 working days of 8 h: Mon 10 Jun 09:00 → end of Fri 12 Jul.
-    expect(local(addBusinessTime(at('2024-06-10T09:00'), 200 * HOUR, BERLIN_OFFICE))).toBe(
-      '2024-07-12T17:00:00.000+02:00',
-    );
+    expect(local(addBusinessTime(at('2024-06-10T09:00'), 200 * HOUR, BERLIN_OFFICE))).toBe('2024-07-12T17:00:00.000+02:00');
   });
 
   it('returns a new Date and leaves its inputs untouched', () => {
@@ -138,12 +128,8 @@ describe('across daylight-saving changes', () => {
 
   it('keeps the weekend spring-forward and fall-back in New York out of a 09:00–17:00 SLA', () => {
     const zone = 'America/New_York';
-    expect(local(addBusinessTime(at('2024-03-08T16:00', zone), 2 * HOUR, NEW_YORK_OFFICE), zone)).toBe(
-      '2024-03-11T10:00:00.000-04:00',
-    );
-    expect(local(addBusinessTime(at('2024-11-01T16:00', zone), 2 * HOUR, NEW_YORK_OFFICE), zone)).toBe(
-      '2024-11-04T10:00:00.000-05:00',
-    );
+    expect(local(addBusinessTime(at('2024-03-08T16:00', zone), 2 * HOUR, NEW_YORK_OFFICE), zone)).toBe('2024-03-11T10:00:00.000-04:00');
+    expect(local(addBusinessTime(at('2024-11-01T16:00', zone), 2 * HOUR, NEW_YORK_OFFICE), zone)).toBe('2024-11-04T10:00:00.000-05:00');
   });
 
   it('counts a full 8h working window on a DST change day when the change happens before opening', () => {
@@ -162,15 +148,9 @@ describe('across daylight-saving changes', () => {
       hours: { start: '00:00', end: '24:00' },
       holidays: ['2000-01-01'],
     };
-    expect(businessTimeBetween(at('2024-03-10T00:00', zone), at('2024-03-11T00:00', zone), roundTheClock)).toBe(
-      23 * HOUR,
-    );
-    expect(businessTimeBetween(at('2024-11-03T00:00', zone), at('2024-11-04T00:00', zone), roundTheClock)).toBe(
-      25 * HOUR,
-    );
-    expect(local(addBusinessTime(at('2024-03-10T00:00', zone), 23 * HOUR, roundTheClock), zone)).toBe(
-      '2024-03-11T00:00:00.000-04:00',
-    );
+    expect(businessTimeBetween(at('2024-03-10T00:00', zone), at('2024-03-11T00:00', zone), roundTheClock)).toBe(23 * HOUR);
+    expect(businessTimeBetween(at('2024-11-03T00:00', zone), at('2024-11-04T00:00', zone), roundTheClock)).toBe(25 * HOUR);
+    expect(local(addBusinessTime(at('2024-03-10T00:00', zone), 23 * HOUR, roundTheClock), zone)).toBe('2024-03-11T00:00:00.000-04:00');
   });
 
   it('counts the real elapsed time when the change falls inside the working window (Berlin night shift)', () => {
@@ -205,26 +185,18 @@ describe('across daylight-saving changes', () => {
 describe('blocked intervals (absences)', () => {
   it('pauses the clock during an absence in the middle of the SLA', () => {
     const lunchMeeting = { from: at('2024-06-10T11:00'), to: at('2024-06-10T13:00') };
-    expect(local(addBusinessTime(at('2024-06-10T10:00'), 4 * HOUR, BERLIN_OFFICE, [lunchMeeting]))).toBe(
-      '2024-06-10T16:00:00.000+02:00',
-    );
-    expect(businessTimeBetween(at('2024-06-10T10:00'), at('2024-06-10T16:00'), BERLIN_OFFICE, [lunchMeeting])).toBe(
-      4 * HOUR,
-    );
+    expect(local(addBusinessTime(at('2024-06-10T10:00'), 4 * HOUR, BERLIN_OFFICE, [lunchMeeting]))).toBe('2024-06-10T16:00:00.000+02:00');
+    expect(businessTimeBetween(at('2024-06-10T10:00'), at('2024-06-10T16:00'), BERLIN_OFFICE, [lunchMeeting])).toBe(4 * HOUR);
   });
 
   it('resumes after a multi-day absence', () => {
     const sickLeave = { from: at('2024-06-10T12:00'), to: at('2024-06-12T12:00') };
-    expect(local(addBusinessTime(at('2024-06-10T10:00'), 4 * HOUR, BERLIN_OFFICE, [sickLeave]))).toBe(
-      '2024-06-12T14:00:00.000+02:00',
-    );
+    expect(local(addBusinessTime(at('2024-06-10T10:00'), 4 * HOUR, BERLIN_OFFICE, [sickLeave]))).toBe('2024-06-12T14:00:00.000+02:00');
   });
 
   it('starts the clock when an absence that covers the start ends', () => {
     const away = { from: at('2024-06-10T08:00'), to: at('2024-06-10T11:30') };
-    expect(local(addBusinessTime(at('2024-06-10T10:00'), 0, BERLIN_OFFICE, [away]))).toBe(
-      '2024-06-10T11:30:00.000+02:00',
-    );
+    expect(local(addBusinessTime(at('2024-06-10T10:00'), 0, BERLIN_OFFICE, [away]))).toBe('2024-06-10T11:30:00.000+02:00');
     expect(isBusinessTime(at('2024-06-10T11:29:59.999'), BERLIN_OFFICE, [away])).toBe(false);
     expect(isBusinessTime(at('2024-06-10T11:30'), BERLIN_OFFICE, [away])).toBe(true);
   });
@@ -235,9 +207,7 @@ describe('blocked intervals (absences)', () => {
       { from: at('2024-06-10T10:30'), to: at('2024-06-10T12:30') },
       { from: at('2024-06-10T15:00'), to: at('2024-06-10T14:00') }, // to <= from: ignored
     ];
-    expect(businessTimeBetween(at('2024-06-10T09:00'), at('2024-06-10T17:00'), BERLIN_OFFICE, blocked)).toBe(
-      5.5 * HOUR,
-    );
+    expect(businessTimeBetween(at('2024-06-10T09:00'), at('2024-06-10T17:00'), BERLIN_OFFICE, blocked)).toBe(5.5 * HOUR);
   });
 
   it('skips a years-long absence without walking it day by day', () => {
@@ -324,9 +294,7 @@ describe('ALWAYS_OPEN', () => {
 
 describe('guards against endless walks', () => {
   it('throws when the calendar has no working days', () => {
-    expect(() => addBusinessTime(at('2024-06-10T10:00'), HOUR, { ...BERLIN_OFFICE, workingDays: [] })).toThrow(
-      /no business time/,
-    );
+    expect(() => addBusinessTime(at('2024-06-10T10:00'), HOUR, { ...BERLIN_OFFICE, workingDays: [] })).toThrow(/no business time/);
   });
 
   it('throws when the deadline would be more than ~10 years away', () => {
@@ -400,13 +368,11 @@ describe('validateCalendar', () => {
   });
 
   it('reports holidays that are not real YYYY-MM-DD dates', () => {
-    expect(validateCalendar({ ...BERLIN_OFFICE, holidays: ['2024-12-25', '2023-02-29', '2024/12/26', '24-12-31'] })).toEqual(
-      [
-        { path: 'holidays[1]', message: 'expected a real calendar date as "YYYY-MM-DD", got "2023-02-29"' },
-        { path: 'holidays[2]', message: 'expected a real calendar date as "YYYY-MM-DD", got "2024/12/26"' },
-        { path: 'holidays[3]', message: 'expected a real calendar date as "YYYY-MM-DD", got "24-12-31"' },
-      ],
-    );
+    expect(validateCalendar({ ...BERLIN_OFFICE, holidays: ['2024-12-25', '2023-02-29', '2024/12/26', '24-12-31'] })).toEqual([
+      { path: 'holidays[1]', message: 'expected a real calendar date as "YYYY-MM-DD", got "2023-02-29"' },
+      { path: 'holidays[2]', message: 'expected a real calendar date as "YYYY-MM-DD", got "2024/12/26"' },
+      { path: 'holidays[3]', message: 'expected a real calendar date as "YYYY-MM-DD", got "24-12-31"' },
+    ]);
   });
 
   it('reports every problem at once', () => {
@@ -477,10 +443,9 @@ describe('properties over random starts, durations, absences and calendars', () 
   ];
   const start = fc.integer({ min: Date.UTC(2023, 0, 1), max: Date.UTC(2027, 0, 1) });
   const duration = fc.oneof(fc.integer({ min: 0, max: 10 * SECOND }), fc.integer({ min: 0, max: 300 * HOUR }));
-  const absences = fc.array(
-    fc.record({ offset: fc.integer({ min: -2 * DAY, max: 30 * DAY }), length: fc.integer({ min: 0, max: 3 * DAY }) }),
-    { maxLength: 3 },
-  );
+  const absences = fc.array(fc.record({ offset: fc.integer({ min: -2 * DAY, max: 30 * DAY }), length: fc.integer({ min: 0, max: 3 * DAY }) }), {
+    maxLength: 3,
+  });
   const toBlocked = (s: number, list: { offset: number; length: number }[]) =>
     list.map(({ offset, length }) => ({ from: new Date(s + offset), to: new Date(s + offset + length) }));
 
@@ -503,9 +468,7 @@ describe('properties over random starts, durations, absences and calendars', () 
         const blocked = toBlocked(s, abs);
         const [short, long] = d1 <= d2 ? [d1, d2] : [d2, d1];
         const from = new Date(s);
-        expect(addBusinessTime(from, short, cal, blocked).getTime()).toBeLessThanOrEqual(
-          addBusinessTime(from, long, cal, blocked).getTime(),
-        );
+        expect(addBusinessTime(from, short, cal, blocked).getTime()).toBeLessThanOrEqual(addBusinessTime(from, long, cal, blocked).getTime());
         expect(isBusinessTime(addBusinessTime(from, 0, cal, blocked), cal, blocked)).toBe(true);
       }),
       { numRuns: 600 },

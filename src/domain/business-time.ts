@@ -442,11 +442,7 @@ class CalendarSegments implements SegmentSource {
     const from = wallStart - offset;
     const to = wallEnd - offset;
     // Fast path: same offset at the anchor (or window start) and window end means no DST change in between.
-    if (
-      to - this.anchorAt <= ANCHOR_MAX_GAP_MS &&
-      (this.anchorAt <= from || cal.offsetMs(from) === offset) &&
-      cal.offsetMs(to) === offset
-    ) {
+    if (to - this.anchorAt <= ANCHOR_MAX_GAP_MS && (this.anchorAt <= from || cal.offsetMs(from) === offset) && cal.offsetMs(to) === offset) {
       this.anchorAt = to;
       return [from, to];
     }

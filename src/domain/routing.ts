@@ -29,8 +29,7 @@ export interface RouteDecision {
   explanation: string;
 }
 
-const eq = (a: string | null | undefined, list: string[] | undefined): boolean =>
-  !list || (a != null && list.some((v) => v.toLowerCase() === a.toLowerCase()));
+const eq = (a: string | null | undefined, list: string[] | undefined): boolean => !list || (a != null && list.some((v) => v.toLowerCase() === a.toLowerCase()));
 
 /** Whether every condition a rule names holds for this lead and account. */
 export function ruleMatches(rule: RoutingRule, facts: RoutingFacts): boolean {
@@ -109,7 +108,13 @@ export function routeLead(
   }
   const where = rule ? `rule "${rule.name}"` : 'the fallback pool';
   if (eligible.length === 0) {
-    return { assigneeId: null, pool: 'unassigned', rule: rule?.name ?? null, skipped, explanation: `nobody in ${where} is available; queued for the sales lead` };
+    return {
+      assigneeId: null,
+      pool: 'unassigned',
+      rule: rule?.name ?? null,
+      skipped,
+      explanation: `nobody in ${where} is available; queued for the sales lead`,
+    };
   }
   const assigned = counts(poolName);
   let best = eligible[0] as { person: Candidate; weight: number };

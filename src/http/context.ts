@@ -1,6 +1,6 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest, RawServerDefault } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Kysely } from 'kysely';
 import { z } from 'zod';
 import type { Config } from '../config.js';
@@ -42,7 +42,10 @@ export function expectedVersion(request: FastifyRequest, bodyVersion: number | u
   const header = request.headers['if-match'];
   if (header === undefined) return bodyVersion;
   const m = /^(?:W\/)?"?(\d+)"?$/.exec(String(header).trim());
-  if (!m) throw new AppError('validation_failed', 'headers.if-match: expected the ETag you received, such as "3"', { problems: [{ path: 'headers.if-match', message: 'not a version' }] });
+  if (!m)
+    throw new AppError('validation_failed', 'headers.if-match: expected the ETag you received, such as "3"', {
+      problems: [{ path: 'headers.if-match', message: 'not a version' }],
+    });
   const v = Number(m[1]);
   if (bodyVersion !== undefined && bodyVersion !== v) throw new AppError('validation_failed', 'If-Match and body.version disagree');
   return v;

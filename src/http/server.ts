@@ -64,14 +64,28 @@ export async function buildServer(opts: ServerOptions): Promise<App> {
   const deps: Deps = { db: database.db, clock: opts.clock ?? systemClock, config };
   installAuth(app, deps);
 
-  app.get('/health', { config: { public: true }, schema: { tags: ['system'], summary: 'Answers 200 when the database answers', response: { 200: z.object({ status: z.literal('ok'), database: z.string() }), 503: z.object({ status: z.literal('unavailable'), database: z.string() }) } } }, async (_request, reply) => {
-    try {
-      await sql`SELECT 1`.execute(database.db);
-      return { status: 'ok' as const, database: database.kind };
-    } catch {
-      return reply.status(503).send({ status: 'unavailable' as const, database: database.kind });
-    }
-  });
+  app.get(
+    '/health',
+    {
+      config: { public: true },
+      schema: {
+        tags: ['system'],
+        summary: 'Answers 200 when the database answers',
+        response: {
+          200: z.object({ status: z.literal('ok'), database: z.string() }),
+          503: z.object({ status: z.literal('unavailable'), database: z.string() }),
+        },
+      },
+    },
+    async (_request, reply) => {
+      try {
+        await sql`SELECT 1`.execute(database.db);
+        return { status: 'ok' as const, database: database.kind };
+      } catch {
+        return reply.status(503).send({ status: 'unavailable' as const, database: database.kind });
+      }
+    },
+  );
   app.get('/api/openapi.json', { config: { public: true }, schema: { hide: true } }, async () => app.swagger());
 
   for (const routes of [authRoutes, usersRoutes, accountsRoutes, leadsRoutes, dealsRoutes, handoffsRoutes, agreementsRoutes, notificationsRoutes]) {

@@ -1,9 +1,9 @@
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import type { DB, Timer } from '../db/schema.js';
-import type { Clock } from '../lib/clock.js';
 import { onHandoffTimer } from '../features/handoffs/handoffs.service.js';
 import { onNurtureEnd } from '../features/leads/nurture.js';
+import type { Clock } from '../lib/clock.js';
 
 type Handler = (trx: Kysely<DB>, timer: Timer, now: Date) => Promise<string>;
 
@@ -33,12 +33,7 @@ export async function sweepDueTimers(db: Kysely<DB>, clock: Clock, opts: { limit
     let claimed: Timer | undefined;
     try {
       const outcome = await db.transaction().execute(async (trx) => {
-        let q = trx
-          .selectFrom('timers')
-          .selectAll()
-          .where('fired_at', 'is', null)
-          .where('cancelled_at', 'is', null)
-          .where('due_at', '<=', now);
+        let q = trx.selectFrom('timers').selectAll().where('fired_at', 'is', null).where('cancelled_at', 'is', null).where('due_at', '<=', now);
         if (skip.size) q = q.where('id', 'not in', [...skip]);
         claimed = await q.orderBy('due_at').limit(1).forUpdate().skipLocked().executeTakeFirst();
         if (!claimed) return null;
@@ -63,7 +58,11 @@ export async function sweepDueTimers(db: Kysely<DB>, clock: Clock, opts: { limit
       const delay = Math.min(3_600_000, 1000 * 2 ** Math.min(claimed.attempts + 1, 12));
       await db
         .updateTable('timers')
-        .set((eb) => ({ attempts: eb('attempts', '+', 1), last_error: String((error as Error).message ?? error).slice(0, 1000), due_at: new Date(now.getTime() + delay) }))
+        .set((eb) => ({
+          attempts: eb('attempts', '+', 1),
+          last_error: String((error as Error).message ?? error).slice(0, 1000),
+          due_at: new Date(now.getTime() + delay),
+        }))
         .where('workspace_id', '=', claimed.workspace_id)
         .where('id', '=', claimed.id)
         .execute();

@@ -1,4 +1,4 @@
-import { type App, type Deps, actorOf, commonErrors, expectedVersion, idParams, page, setEtag } from '../../http/context.js';
+import { type App, actorOf, commonErrors, type Deps, expectedVersion, idParams, page, setEtag } from '../../http/context.js';
 import { timelineEntry, timelineQuery } from '../leads/leads.routes.js';
 import { mergeBody } from '../leads/leads.schema.js';
 import { timeline } from '../leads/leads.service.js';
@@ -27,7 +27,15 @@ export async function accountsRoutes(app: App, deps: Deps): Promise<void> {
 
   app.patch(
     '/api/accounts/:id',
-    { schema: { tags, summary: 'Edit an account; send If-Match or "version"', params: idParams, body: updateAccountBody, response: { 200: accountOut, ...commonErrors, 412: commonErrors[409], 428: commonErrors[409] } } },
+    {
+      schema: {
+        tags,
+        summary: 'Edit an account; send If-Match or "version"',
+        params: idParams,
+        body: updateAccountBody,
+        response: { 200: accountOut, ...commonErrors, 412: commonErrors[409], 428: commonErrors[409] },
+      },
+    },
     async (request, reply) => {
       const version = expectedVersion(request, request.body.version);
       const account = await updateAccount(deps, actorOf(request), request.params.id, { ...request.body, version });
@@ -36,13 +44,19 @@ export async function accountsRoutes(app: App, deps: Deps): Promise<void> {
     },
   );
 
-  app.post('/api/accounts/:id/merge', { schema: { tags, summary: 'Merge a duplicate account into this one', params: idParams, body: mergeBody, response: { 200: accountOut, ...commonErrors } } }, async (request) =>
-    presentAccount(await mergeAccounts(deps, actorOf(request), request.params.id, request.body.mergeId)),
+  app.post(
+    '/api/accounts/:id/merge',
+    { schema: { tags, summary: 'Merge a duplicate account into this one', params: idParams, body: mergeBody, response: { 200: accountOut, ...commonErrors } } },
+    async (request) => presentAccount(await mergeAccounts(deps, actorOf(request), request.params.id, request.body.mergeId)),
   );
 
-  app.get('/api/accounts/:id/timeline', { schema: { tags, params: idParams, querystring: timelineQuery, response: { 200: page(timelineEntry), ...commonErrors } } }, async (request) => {
-    const actor = actorOf(request);
-    await getAccount(deps, actor, request.params.id);
-    return timeline(deps, actor, { accountId: request.params.id }, request.query);
-  });
+  app.get(
+    '/api/accounts/:id/timeline',
+    { schema: { tags, params: idParams, querystring: timelineQuery, response: { 200: page(timelineEntry), ...commonErrors } } },
+    async (request) => {
+      const actor = actorOf(request);
+      await getAccount(deps, actor, request.params.id);
+      return timeline(deps, actor, { accountId: request.params.id }, request.query);
+    },
+  );
 }

@@ -19,19 +19,24 @@ export const accountFields = {
   properties: z.record(z.string().max(100), z.union([z.string().max(2000), z.number(), z.boolean(), z.null()])),
 };
 
-export const createAccountBody = z.object({
-  ...accountFields,
-  domain: accountFields.domain.optional(),
-  industry: accountFields.industry.optional(),
-  employees: accountFields.employees.optional(),
-  country: accountFields.country.optional(),
-  region: accountFields.region.optional(),
-  ownerId: accountFields.ownerId.optional(),
-  properties: accountFields.properties.optional(),
-}).strict();
+export const createAccountBody = z
+  .object({
+    ...accountFields,
+    domain: accountFields.domain.optional(),
+    industry: accountFields.industry.optional(),
+    employees: accountFields.employees.optional(),
+    country: accountFields.country.optional(),
+    region: accountFields.region.optional(),
+    ownerId: accountFields.ownerId.optional(),
+    properties: accountFields.properties.optional(),
+  })
+  .strict();
 export type CreateAccountInput = z.infer<typeof createAccountBody>;
 
-export const updateAccountBody = z.object({ ...accountFields, version: z.number().int().positive() }).partial().strict();
+export const updateAccountBody = z
+  .object({ ...accountFields, version: z.number().int().positive() })
+  .partial()
+  .strict();
 export type UpdateAccountInput = z.infer<typeof updateAccountBody>;
 
 export const listAccountsQuery = z.object({

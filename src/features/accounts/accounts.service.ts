@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely';
-import type { Actor } from '../../domain/access.js';
 import type { Account, DB } from '../../db/schema.js';
+import type { Actor } from '../../domain/access.js';
 import type { Clock } from '../../lib/clock.js';
 import { decodeCursor, encodeCursor } from '../../lib/cursor.js';
 import { AppError, invalid, notFound } from '../../lib/errors.js';
@@ -14,7 +14,15 @@ export interface Deps {
   clock: Clock;
 }
 
-const COLUMNS = { name: 'name', domain: 'domain', industry: 'industry', employees: 'employees', country: 'country', region: 'region', ownerId: 'owner_id' } as const;
+const COLUMNS = {
+  name: 'name',
+  domain: 'domain',
+  industry: 'industry',
+  employees: 'employees',
+  country: 'country',
+  region: 'region',
+  ownerId: 'owner_id',
+} as const;
 
 async function assertOwner(db: Kysely<DB>, workspaceId: string, ownerId: string | null | undefined): Promise<void> {
   if (!ownerId) return;
@@ -66,7 +74,13 @@ export async function getAccount(deps: Deps, actor: Actor, id: string): Promise<
 export async function updateAccount(deps: Deps, actor: Actor, id: string, input: UpdateAccountInput): Promise<Account> {
   return deps.db.transaction().execute(async (trx) => {
     const now = deps.clock.now();
-    const account = await trx.selectFrom('accounts').selectAll().where('workspace_id', '=', actor.workspaceId).where('id', '=', id).forUpdate().executeTakeFirst();
+    const account = await trx
+      .selectFrom('accounts')
+      .selectAll()
+      .where('workspace_id', '=', actor.workspaceId)
+      .where('id', '=', id)
+      .forUpdate()
+      .executeTakeFirst();
     if (!account) throw notFound('Account');
     assertVersion(account.version, input.version, 'account');
     await assertOwner(trx, actor.workspaceId, input.ownerId);
@@ -123,7 +137,12 @@ export async function mergeAccounts(deps: Deps, actor: Actor, keepId: string, me
       .where('id', '=', keepId)
       .returningAll()
       .executeTakeFirstOrThrow();
-    await recordActivity(trx, actor, { kind: 'account.merged', at: now, accountId: keepId, data: { mergedId: mergeId, mergedName: dup.name, mergedDomain: dup.domain, filled: Object.keys(fill) } });
+    await recordActivity(trx, actor, {
+      kind: 'account.merged',
+      at: now,
+      accountId: keepId,
+      data: { mergedId: mergeId, mergedName: dup.name, mergedDomain: dup.domain, filled: Object.keys(fill) },
+    });
     return merged;
   });
 }
@@ -142,7 +161,10 @@ export async function listAccounts(deps: Deps, actor: Actor, f: ListAccountsQuer
   }
   if (f.industry) q = q.where('industry', '=', f.industry);
   if (f.cursor) q = q.where('id', '<', decodeCursor(f.cursor, 'query.cursor')[1]);
-  const rows = await q.orderBy('id', 'desc').limit(f.limit + 1).execute();
+  const rows = await q
+    .orderBy('id', 'desc')
+    .limit(f.limit + 1)
+    .execute();
   const items = rows.slice(0, f.limit);
   const last = items[items.length - 1];
   return { items, nextCursor: rows.length > f.limit && last ? encodeCursor(null, last.id) : null };

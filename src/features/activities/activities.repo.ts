@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely';
-import type { Actor } from '../../domain/access.js';
 import type { DB } from '../../db/schema.js';
+import type { Actor } from '../../domain/access.js';
 import { uuidv7 } from '../../lib/ids.js';
 
 export interface ActivityInput {

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { AgreementRow } from '../../db/schema.js';
 import { DEFAULT_AGREEMENT } from '../../domain/agreement.js';
-import { type App, type Deps, actorOf, commonErrors, idParams } from '../../http/context.js';
+import { type App, actorOf, commonErrors, type Deps, idParams } from '../../http/context.js';
 import {
   createDraft,
   diffVersions,
@@ -66,16 +66,36 @@ const refParams = z.object({ ref: z.string().regex(/^(\d+|[0-9a-f-]{36})$/, 'a v
 const tags = ['agreement'];
 
 export async function agreementsRoutes(app: App, deps: Deps): Promise<void> {
-  app.get('/api/agreement', { schema: { tags, summary: 'The agreement in force (or the unsigned default) and any version in progress', response: { 200: effectiveOut, ...commonErrors } } }, async (request) => {
-    const actor = actorOf(request);
-    const effective = await getEffectiveAgreement(deps.db, actor.workspaceId);
-    const pending = (await listAgreements(deps, actor)).find((a) => a.status === 'draft' || a.status === 'proposed');
-    return { version: effective.version, id: effective.id, signed: effective.signed, document: effective.document, pending: pending ? present(pending) : null };
-  });
+  app.get(
+    '/api/agreement',
+    {
+      schema: {
+        tags,
+        summary: 'The agreement in force (or the unsigned default) and any version in progress',
+        response: { 200: effectiveOut, ...commonErrors },
+      },
+    },
+    async (request) => {
+      const actor = actorOf(request);
+      const effective = await getEffectiveAgreement(deps.db, actor.workspaceId);
+      const pending = (await listAgreements(deps, actor)).find((a) => a.status === 'draft' || a.status === 'proposed');
+      return {
+        version: effective.version,
+        id: effective.id,
+        signed: effective.signed,
+        document: effective.document,
+        pending: pending ? present(pending) : null,
+      };
+    },
+  );
 
-  app.get('/api/agreements', { schema: { tags, summary: 'Every version, newest first', response: { 200: z.object({ items: z.array(agreementOut) }), ...commonErrors } } }, async (request) => ({
-    items: (await listAgreements(deps, actorOf(request))).map(present),
-  }));
+  app.get(
+    '/api/agreements',
+    { schema: { tags, summary: 'Every version, newest first', response: { 200: z.object({ items: z.array(agreementOut) }), ...commonErrors } } },
+    async (request) => ({
+      items: (await listAgreements(deps, actorOf(request))).map(present),
+    }),
+  );
 
   app.post(
     '/api/agreements',
@@ -94,7 +114,11 @@ export async function agreementsRoutes(app: App, deps: Deps): Promise<void> {
     },
   );
 
-  app.get('/api/agreements/default', { schema: { tags, summary: 'The built-in default document', response: { 200: z.record(z.string(), z.unknown()) } } }, async () => DEFAULT_AGREEMENT);
+  app.get(
+    '/api/agreements/default',
+    { schema: { tags, summary: 'The built-in default document', response: { 200: z.record(z.string(), z.unknown()) } } },
+    async () => DEFAULT_AGREEMENT,
+  );
 
   app.get(
     '/api/agreements/diff',
@@ -103,33 +127,69 @@ export async function agreementsRoutes(app: App, deps: Deps): Promise<void> {
         tags,
         summary: 'What changed between two versions ("0" is the default)',
         querystring: z.object({ from: z.string().max(40), to: z.string().max(40) }),
-        response: { 200: z.object({ changes: z.array(z.object({ path: z.string(), change: z.enum(['added', 'removed', 'changed']), before: z.unknown().optional(), after: z.unknown().optional() })) }), ...commonErrors },
+        response: {
+          200: z.object({
+            changes: z.array(
+              z.object({ path: z.string(), change: z.enum(['added', 'removed', 'changed']), before: z.unknown().optional(), after: z.unknown().optional() }),
+            ),
+          }),
+          ...commonErrors,
+        },
       },
     },
     async (request) => ({ changes: await diffVersions(deps, actorOf(request), request.query.from, request.query.to) }),
   );
 
-  app.get('/api/agreements/:ref', { schema: { tags, summary: 'One version by number or id', params: refParams, response: { 200: agreementOut, ...commonErrors } } }, async (request) =>
-    present(await getAgreement(deps, actorOf(request), request.params.ref)),
+  app.get(
+    '/api/agreements/:ref',
+    { schema: { tags, summary: 'One version by number or id', params: refParams, response: { 200: agreementOut, ...commonErrors } } },
+    async (request) => present(await getAgreement(deps, actorOf(request), request.params.ref)),
   );
 
   app.put(
     '/api/agreements/:id',
-    { schema: { tags, summary: 'Replace the document of a draft', params: idParams, body: z.object({ document: z.record(z.string(), z.unknown()) }).strict(), response: { 200: agreementOut, ...commonErrors } } },
+    {
+      schema: {
+        tags,
+        summary: 'Replace the document of a draft',
+        params: idParams,
+        body: z.object({ document: z.record(z.string(), z.unknown()) }).strict(),
+        response: { 200: agreementOut, ...commonErrors },
+      },
+    },
     async (request) => present(await updateDraft(deps, actorOf(request), request.params.id, request.body.document)),
   );
 
-  app.post('/api/agreements/:id/propose', { schema: { tags, summary: 'Send a draft to both leads for signature', params: idParams, response: { 200: agreementOut, ...commonErrors } } }, async (request) =>
-    present(await proposeAgreement(deps, actorOf(request), request.params.id)),
+  app.post(
+    '/api/agreements/:id/propose',
+    { schema: { tags, summary: 'Send a draft to both leads for signature', params: idParams, response: { 200: agreementOut, ...commonErrors } } },
+    async (request) => present(await proposeAgreement(deps, actorOf(request), request.params.id)),
   );
 
-  app.post('/api/agreements/:id/sign', { schema: { tags, summary: 'Sign as the marketing or the sales lead; the second signature activates it', params: idParams, response: { 200: agreementOut, ...commonErrors } } }, async (request) =>
-    present(await signAgreement(deps, actorOf(request), request.params.id)),
+  app.post(
+    '/api/agreements/:id/sign',
+    {
+      schema: {
+        tags,
+        summary: 'Sign as the marketing or the sales lead; the second signature activates it',
+        params: idParams,
+        response: { 200: agreementOut, ...commonErrors },
+      },
+    },
+    async (request) => present(await signAgreement(deps, actorOf(request), request.params.id)),
   );
 
   app.post(
     '/api/agreements/:id/return',
-    { schema: { tags, summary: 'Send a proposed version back to draft with a comment', params: idParams, body: z.object({ comment: z.string().trim().min(1).max(5000) }).strict(), response: { 200: agreementOut, ...commonErrors } } },
+    {
+      schema: {
+        tags,
+        summary: 'Send a proposed version back to draft with a comment',
+        params: idParams,
+        body: z.object({ comment: z.string().trim().min(1).max(5000) }).strict(),
+        response: { 200: agreementOut, ...commonErrors },
+      },
+    },
     async (request) => present(await returnAgreement(deps, actorOf(request), request.params.id, request.body.comment)),
   );
 }

@@ -1,9 +1,9 @@
 import type { Kysely } from 'kysely';
-import type { Actor } from '../../domain/access.js';
-import { AppError, type FieldProblem, invalidMany, notFound } from '../../lib/errors.js';
-import { DEFAULT_AGREEMENT, type AgreementDocument, type DiffEntry, diffAgreements, validateAgreement } from '../../domain/agreement.js';
 import type { AgreementRow, DB } from '../../db/schema.js';
+import type { Actor } from '../../domain/access.js';
+import { type AgreementDocument, DEFAULT_AGREEMENT, type DiffEntry, diffAgreements, validateAgreement } from '../../domain/agreement.js';
 import type { Clock } from '../../lib/clock.js';
+import { AppError, type FieldProblem, invalidMany, notFound } from '../../lib/errors.js';
 import { uuidv7 } from '../../lib/ids.js';
 import { recordActivity } from '../activities/activities.repo.js';
 
@@ -39,13 +39,23 @@ function assertCanEdit(actor: Actor): void {
 /** Validate a document, including that every person named in routing is in this workspace. */
 async function validateForWorkspace(db: Kysely<DB>, workspaceId: string, input: unknown): Promise<AgreementDocument> {
   const result = validateAgreement(input);
-  if (!result.ok) throw invalidMany(result.problems.map((p) => ({ path: `document.${p.path}`, message: p.message })), 'The agreement is invalid');
+  if (!result.ok)
+    throw invalidMany(
+      result.problems.map((p) => ({ path: `document.${p.path}`, message: p.message })),
+      'The agreement is invalid',
+    );
   const doc = result.document;
   const emails = new Set<string>();
   const problems: FieldProblem[] = [];
   const refs: { path: string; email: string }[] = [];
-  doc.routing.rules.forEach((r, i) => r.pool.forEach((m, j) => refs.push({ path: `document.routing.rules[${i}].pool[${j}].user`, email: m.user })));
-  doc.routing.fallbackPool.forEach((m, j) => refs.push({ path: `document.routing.fallbackPool[${j}].user`, email: m.user }));
+  doc.routing.rules.forEach((r, i) => {
+    r.pool.forEach((m, j) => {
+      refs.push({ path: `document.routing.rules[${i}].pool[${j}].user`, email: m.user });
+    });
+  });
+  doc.routing.fallbackPool.forEach((m, j) => {
+    refs.push({ path: `document.routing.fallbackPool[${j}].user`, email: m.user });
+  });
   if (refs.length) {
     const users = await db.selectFrom('users').select(['email', 'team']).where('workspace_id', '=', workspaceId).execute();
     const byEmail = new Map(users.map((u) => [u.email.toLowerCase(), u.team]));
@@ -174,9 +184,7 @@ export async function signAgreement(deps: Deps, actor: Actor, id: string): Promi
       throw new AppError('conflict', `Version ${current.version} is already signed for ${side}`);
     }
     const signed =
-      side === 'marketing'
-        ? { marketing_signed_by: actor.userId, marketing_signed_at: now }
-        : { sales_signed_by: actor.userId, sales_signed_at: now };
+      side === 'marketing' ? { marketing_signed_by: actor.userId, marketing_signed_at: now } : { sales_signed_by: actor.userId, sales_signed_at: now };
     const bothSigned = side === 'marketing' ? current.sales_signed_by !== null : current.marketing_signed_by !== null;
     if (bothSigned) {
       await trx

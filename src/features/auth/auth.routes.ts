@@ -1,16 +1,20 @@
 import { z } from 'zod';
-import { type App, type Deps, actorOf, commonErrors, idParams } from '../../http/context.js';
+import { type App, actorOf, commonErrors, type Deps, idParams } from '../../http/context.js';
 import { presentUser, userOut } from '../users/users.schema.js';
 import { getUser } from '../users/users.service.js';
 import { getWorkspace } from '../workspaces/workspaces.service.js';
-import { SESSION_COOKIE, createApiKey, listApiKeys, revokeApiKey, signIn, signOut } from './auth.service.js';
+import { createApiKey, listApiKeys, revokeApiKey, SESSION_COOKIE, signIn, signOut } from './auth.service.js';
 
 const loginBody = z.object({
   email: z.email(),
   password: z.string().min(1).max(200),
   workspace: z.string().max(63).optional().describe('Workspace slug; needed only if the email is in several workspaces'),
 });
-const meOut = z.object({ user: userOut, workspace: z.object({ id: z.string(), slug: z.string(), name: z.string() }), via: z.enum(['session', 'api_key', 'system']) });
+const meOut = z.object({
+  user: userOut,
+  workspace: z.object({ id: z.string(), slug: z.string(), name: z.string() }),
+  via: z.enum(['session', 'api_key', 'system']),
+});
 const keyOut = z.object({
   id: z.string(),
   name: z.string(),
@@ -24,7 +28,15 @@ const keyOut = z.object({
 export async function authRoutes(app: App, deps: Deps): Promise<void> {
   app.post(
     '/api/auth/login',
-    { config: { public: true }, schema: { tags: ['auth'], summary: 'Sign in with email and password; sets an HTTP-only session cookie', body: loginBody, response: { 200: meOut, 400: commonErrors[400], 401: commonErrors[401] } } },
+    {
+      config: { public: true },
+      schema: {
+        tags: ['auth'],
+        summary: 'Sign in with email and password; sets an HTTP-only session cookie',
+        body: loginBody,
+        response: { 200: meOut, 400: commonErrors[400], 401: commonErrors[401] },
+      },
+    },
     async (request, reply) => {
       const { cookieValue, user, expiresAt } = await signIn(deps, request.body, deps.config.sessionDays);
       reply.setCookie(SESSION_COOKIE, cookieValue, { httpOnly: true, sameSite: 'lax', secure: deps.config.secureCookies, path: '/', expires: expiresAt });
@@ -33,12 +45,16 @@ export async function authRoutes(app: App, deps: Deps): Promise<void> {
     },
   );
 
-  app.post('/api/auth/logout', { config: { public: true }, schema: { tags: ['auth'], summary: 'End the session', response: { 204: z.null() } } }, async (request, reply) => {
-    const cookie = request.cookies[SESSION_COOKIE];
-    if (cookie) await signOut(deps, cookie);
-    reply.clearCookie(SESSION_COOKIE, { path: '/' });
-    return reply.status(204).send(null);
-  });
+  app.post(
+    '/api/auth/logout',
+    { config: { public: true }, schema: { tags: ['auth'], summary: 'End the session', response: { 204: z.null() } } },
+    async (request, reply) => {
+      const cookie = request.cookies[SESSION_COOKIE];
+      if (cookie) await signOut(deps, cookie);
+      reply.clearCookie(SESSION_COOKIE, { path: '/' });
+      return reply.status(204).send(null);
+    },
+  );
 
   app.get('/api/me', { schema: { tags: ['auth'], summary: 'Who is signed in', response: { 200: meOut, ...commonErrors } } }, async (request) => {
     const actor = actorOf(request);
@@ -46,9 +62,13 @@ export async function authRoutes(app: App, deps: Deps): Promise<void> {
     return { user: presentUser(user), workspace, via: actor.via };
   });
 
-  app.get('/api/api-keys', { schema: { tags: ['auth'], summary: 'API keys (admins see all)', response: { 200: z.object({ items: z.array(keyOut) }), ...commonErrors } } }, async (request) => ({
-    items: await listApiKeys(deps, actorOf(request)),
-  }));
+  app.get(
+    '/api/api-keys',
+    { schema: { tags: ['auth'], summary: 'API keys (admins see all)', response: { 200: z.object({ items: z.array(keyOut) }), ...commonErrors } } },
+    async (request) => ({
+      items: await listApiKeys(deps, actorOf(request)),
+    }),
+  );
 
   app.post(
     '/api/api-keys',
@@ -66,8 +86,12 @@ export async function authRoutes(app: App, deps: Deps): Promise<void> {
     },
   );
 
-  app.delete('/api/api-keys/:id', { schema: { tags: ['auth'], summary: 'Revoke an API key', params: idParams, response: { 204: z.null(), ...commonErrors } } }, async (request, reply) => {
-    await revokeApiKey(deps, actorOf(request), request.params.id);
-    return reply.status(204).send(null);
-  });
+  app.delete(
+    '/api/api-keys/:id',
+    { schema: { tags: ['auth'], summary: 'Revoke an API key', params: idParams, response: { 204: z.null(), ...commonErrors } } },
+    async (request, reply) => {
+      await revokeApiKey(deps, actorOf(request), request.params.id);
+      return reply.status(204).send(null);
+    },
+  );
 }

@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely';
-import type { Actor } from '../../domain/access.js';
 import type { DB, User } from '../../db/schema.js';
+import type { Actor } from '../../domain/access.js';
 import type { Clock } from '../../lib/clock.js';
 import { AppError, notFound } from '../../lib/errors.js';
 import { uuidv7 } from '../../lib/ids.js';
@@ -153,7 +153,15 @@ export async function createApiKey(deps: Deps, actor: Actor, name: string): Prom
   return { key, view: presentKey(row) };
 }
 
-function presentKey(row: { id: string; name: string; prefix: string; user_id: string; created_at: Date; last_used_at: Date | null; revoked_at: Date | null }): ApiKeyView {
+function presentKey(row: {
+  id: string;
+  name: string;
+  prefix: string;
+  user_id: string;
+  created_at: Date;
+  last_used_at: Date | null;
+  revoked_at: Date | null;
+}): ApiKeyView {
   return {
     id: row.id,
     name: row.name,
@@ -177,7 +185,13 @@ export async function revokeApiKey(deps: Deps, actor: Actor, id: string): Promis
   if (!row || (!actor.isAdmin && row.user_id !== actor.userId)) throw notFound('API key');
   const now = deps.clock.now();
   await deps.db.transaction().execute(async (trx) => {
-    await trx.updateTable('api_keys').set({ revoked_at: now }).where('workspace_id', '=', actor.workspaceId).where('id', '=', id).where('revoked_at', 'is', null).execute();
+    await trx
+      .updateTable('api_keys')
+      .set({ revoked_at: now })
+      .where('workspace_id', '=', actor.workspaceId)
+      .where('id', '=', id)
+      .where('revoked_at', 'is', null)
+      .execute();
     await recordActivity(trx, actor, { kind: 'api_key.revoked', at: now, data: { keyId: id } });
   });
 }

@@ -1,4 +1,4 @@
-import { type App, type Deps, actorOf, commonErrors, expectedVersion, idParams, page, setEtag } from '../../http/context.js';
+import { type App, actorOf, commonErrors, type Deps, expectedVersion, idParams, page, setEtag } from '../../http/context.js';
 import { createDealBody, dealOut, listDealsQuery, presentDeal, updateDealBody } from './deals.schema.js';
 import { createDeal, getDeal, listDeals, updateDeal } from './deals.service.js';
 
@@ -10,11 +10,15 @@ export async function dealsRoutes(app: App, deps: Deps): Promise<void> {
     return { items: items.map(presentDeal), nextCursor };
   });
 
-  app.post('/api/deals', { schema: { tags, summary: 'Create a deal (sales)', body: createDealBody, response: { 201: dealOut, ...commonErrors } } }, async (request, reply) => {
-    const deal = await createDeal(deps, actorOf(request), request.body);
-    setEtag(reply, deal.version);
-    return reply.status(201).send(presentDeal(deal));
-  });
+  app.post(
+    '/api/deals',
+    { schema: { tags, summary: 'Create a deal (sales)', body: createDealBody, response: { 201: dealOut, ...commonErrors } } },
+    async (request, reply) => {
+      const deal = await createDeal(deps, actorOf(request), request.body);
+      setEtag(reply, deal.version);
+      return reply.status(201).send(presentDeal(deal));
+    },
+  );
 
   app.get('/api/deals/:id', { schema: { tags, params: idParams, response: { 200: dealOut, ...commonErrors } } }, async (request, reply) => {
     const deal = await getDeal(deps, actorOf(request), request.params.id);
@@ -24,7 +28,15 @@ export async function dealsRoutes(app: App, deps: Deps): Promise<void> {
 
   app.patch(
     '/api/deals/:id',
-    { schema: { tags, summary: 'Edit a deal (sales); winning it makes the lead a customer', params: idParams, body: updateDealBody, response: { 200: dealOut, ...commonErrors, 412: commonErrors[409], 428: commonErrors[409] } } },
+    {
+      schema: {
+        tags,
+        summary: 'Edit a deal (sales); winning it makes the lead a customer',
+        params: idParams,
+        body: updateDealBody,
+        response: { 200: dealOut, ...commonErrors, 412: commonErrors[409], 428: commonErrors[409] },
+      },
+    },
     async (request, reply) => {
       const version = expectedVersion(request, request.body.version);
       const deal = await updateDeal(deps, actorOf(request), request.params.id, { ...request.body, version });

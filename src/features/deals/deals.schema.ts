@@ -32,7 +32,10 @@ export const createDealBody = z
   .strict();
 export type CreateDealInput = z.infer<typeof createDealBody>;
 
-export const updateDealBody = z.object({ ...dealFields, version: z.number().int().positive() }).partial().strict();
+export const updateDealBody = z
+  .object({ ...dealFields, version: z.number().int().positive() })
+  .partial()
+  .strict();
 export type UpdateDealInput = z.infer<typeof updateDealBody>;
 
 export const listDealsQuery = z.object({

@@ -1,7 +1,7 @@
 import type { Kysely } from 'kysely';
+import type { DB, Deal } from '../../db/schema.js';
 import { type Actor, assertTeam } from '../../domain/access.js';
 import { stageByKey, stageWithRole } from '../../domain/agreement.js';
-import type { DB, Deal } from '../../db/schema.js';
 import type { Clock } from '../../lib/clock.js';
 import { decodeCursor, encodeCursor } from '../../lib/cursor.js';
 import { invalid, notFound } from '../../lib/errors.js';
@@ -28,7 +28,11 @@ const COLUMNS = {
   lostReason: 'lost_reason',
 } as const;
 
-async function assertRefs(db: Kysely<DB>, ws: string, input: { leadId?: string | null | undefined; accountId?: string | null | undefined; ownerId?: string | null | undefined }): Promise<void> {
+async function assertRefs(
+  db: Kysely<DB>,
+  ws: string,
+  input: { leadId?: string | null | undefined; accountId?: string | null | undefined; ownerId?: string | null | undefined },
+): Promise<void> {
   const checks = [
     ['leadId', 'leads', input.leadId],
     ['accountId', 'accounts', input.accountId],
@@ -46,7 +50,13 @@ async function closeLoop(trx: Kysely<DB>, actor: Actor, deal: Deal, now: Date): 
   if (deal.status !== 'won' || !deal.lead_id) return;
   const { document: doc } = await getEffectiveAgreement(trx, actor.workspaceId);
   const won = stageWithRole(doc, 'won');
-  const lead = await trx.selectFrom('leads').selectAll().where('workspace_id', '=', actor.workspaceId).where('id', '=', deal.lead_id).forUpdate().executeTakeFirst();
+  const lead = await trx
+    .selectFrom('leads')
+    .selectAll()
+    .where('workspace_id', '=', actor.workspaceId)
+    .where('id', '=', deal.lead_id)
+    .forUpdate()
+    .executeTakeFirst();
   if (!lead || lead.stage === won.key || stageByKey(doc, lead.stage)?.team !== 'sales') return;
   await trx
     .updateTable('leads')
@@ -54,7 +64,14 @@ async function closeLoop(trx: Kysely<DB>, actor: Actor, deal: Deal, now: Date): 
     .where('workspace_id', '=', actor.workspaceId)
     .where('id', '=', lead.id)
     .execute();
-  await recordActivity(trx, actor, { kind: 'lead.stage_changed', at: now, leadId: lead.id, accountId: lead.account_id, dealId: deal.id, data: { from: lead.stage, to: won.key, dealWon: deal.id } });
+  await recordActivity(trx, actor, {
+    kind: 'lead.stage_changed',
+    at: now,
+    leadId: lead.id,
+    accountId: lead.account_id,
+    dealId: deal.id,
+    data: { from: lead.stage, to: won.key, dealWon: deal.id },
+  });
 }
 
 export async function createDeal(deps: Deps, actor: Actor, input: CreateDealInput): Promise<Deal> {
@@ -64,7 +81,12 @@ export async function createDeal(deps: Deps, actor: Actor, input: CreateDealInpu
     await assertRefs(trx, actor.workspaceId, input);
     let accountId = input.accountId ?? null;
     if (!accountId && input.leadId) {
-      const lead = await trx.selectFrom('leads').select('account_id').where('workspace_id', '=', actor.workspaceId).where('id', '=', input.leadId).executeTakeFirst();
+      const lead = await trx
+        .selectFrom('leads')
+        .select('account_id')
+        .where('workspace_id', '=', actor.workspaceId)
+        .where('id', '=', input.leadId)
+        .executeTakeFirst();
       accountId = lead?.account_id ?? null;
     }
     const deal = await trx
@@ -87,7 +109,14 @@ export async function createDeal(deps: Deps, actor: Actor, input: CreateDealInpu
       })
       .returningAll()
       .executeTakeFirstOrThrow();
-    await recordActivity(trx, actor, { kind: 'deal.created', at: now, dealId: deal.id, leadId: deal.lead_id, accountId: deal.account_id, data: { name: deal.name, amount: deal.amount, currency: deal.currency, status: deal.status } });
+    await recordActivity(trx, actor, {
+      kind: 'deal.created',
+      at: now,
+      dealId: deal.id,
+      leadId: deal.lead_id,
+      accountId: deal.account_id,
+      data: { name: deal.name, amount: deal.amount, currency: deal.currency, status: deal.status },
+    });
     await closeLoop(trx, actor, deal, now);
     return deal;
   });
@@ -146,7 +175,10 @@ export async function listDeals(deps: Deps, actor: Actor, f: ListDealsQuery): Pr
     q = q.where('owner_id', '=', f.owner);
   }
   if (f.cursor) q = q.where('id', '<', decodeCursor(f.cursor, 'query.cursor')[1]);
-  const rows = await q.orderBy('id', 'desc').limit(f.limit + 1).execute();
+  const rows = await q
+    .orderBy('id', 'desc')
+    .limit(f.limit + 1)
+    .execute();
   const items = rows.slice(0, f.limit);
   const last = items[items.length - 1];
   return { items, nextCursor: rows.length > f.limit && last ? encodeCursor(null, last.id) : null };

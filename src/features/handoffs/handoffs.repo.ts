@@ -67,7 +67,12 @@ export async function loadRoutingFacts(db: Kysely<DB>, lead: Lead): Promise<Rout
 }
 
 export async function loadPoolCounts(db: Kysely<DB>, workspaceId: string, pool: string): Promise<Map<string, number>> {
-  const rows = await db.selectFrom('routing_counters').select(['user_id', 'assigned']).where('workspace_id', '=', workspaceId).where('pool', '=', pool).execute();
+  const rows = await db
+    .selectFrom('routing_counters')
+    .select(['user_id', 'assigned'])
+    .where('workspace_id', '=', workspaceId)
+    .where('pool', '=', pool)
+    .execute();
   return new Map(rows.map((r) => [r.user_id, Number(r.assigned)]));
 }
 

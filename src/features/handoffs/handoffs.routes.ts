@@ -1,9 +1,9 @@
 import { z } from 'zod';
-import type { Actor } from '../../domain/access.js';
 import type { Handoff } from '../../db/schema.js';
-import { type App, type Deps, actorOf, commonErrors, idParams, page } from '../../http/context.js';
-import { encodeCursor, decodeCursor } from '../../lib/cursor.js';
-import { acceptHandoff, getHandoff, listHandoffs, recordFirstContact, reassignHandoff, rejectHandoff, withdrawHandoff } from './handoffs.service.js';
+import type { Actor } from '../../domain/access.js';
+import { type App, actorOf, commonErrors, type Deps, idParams, page } from '../../http/context.js';
+import { decodeCursor, encodeCursor } from '../../lib/cursor.js';
+import { acceptHandoff, getHandoff, listHandoffs, reassignHandoff, recordFirstContact, rejectHandoff, withdrawHandoff } from './handoffs.service.js';
 
 const handoffOut = z.object({
   id: z.string(),
@@ -77,7 +77,10 @@ const listQuery = z.object({
   queue: z.enum(['mine', 'unassigned']).optional().describe('"mine": assigned to you; "unassigned": waiting for the sales lead'),
   assigneeId: z.uuid().optional(),
   leadId: z.uuid().optional(),
-  breached: z.enum(['true', 'false']).transform((v) => v === 'true').optional(),
+  breached: z
+    .enum(['true', 'false'])
+    .transform((v) => v === 'true')
+    .optional(),
   cursor: z.string().max(400).optional(),
   limit: z.coerce.number().int().min(1).max(500).default(50),
 });
@@ -85,24 +88,39 @@ const noteBody = z.object({ note: z.string().max(5000).optional() }).strict();
 const tags = ['handoffs'];
 
 export async function handoffsRoutes(app: App, deps: Deps): Promise<void> {
-  app.get('/api/handoffs', { schema: { tags, summary: 'Handoffs: a rep\'s queue, the unassigned queue, history', querystring: listQuery, response: { 200: page(handoffOut), ...commonErrors } } }, async (request) => {
-    const actor = actorOf(request);
-    const { cursor, ...rest } = request.query;
-    const rows = await listHandoffs(deps, actor, { ...rest, cursor: cursor ? decodeCursor(cursor, 'query.cursor')[1] : undefined });
-    const items = rows.slice(0, request.query.limit);
-    const last = items[items.length - 1];
-    return { items: items.map((h) => presentHandoff(actor, h)), nextCursor: rows.length > request.query.limit && last ? encodeCursor(null, last.id) : null };
-  });
+  app.get(
+    '/api/handoffs',
+    {
+      schema: {
+        tags,
+        summary: "Handoffs: a rep's queue, the unassigned queue, history",
+        querystring: listQuery,
+        response: { 200: page(handoffOut), ...commonErrors },
+      },
+    },
+    async (request) => {
+      const actor = actorOf(request);
+      const { cursor, ...rest } = request.query;
+      const rows = await listHandoffs(deps, actor, { ...rest, cursor: cursor ? decodeCursor(cursor, 'query.cursor')[1] : undefined });
+      const items = rows.slice(0, request.query.limit);
+      const last = items[items.length - 1];
+      return { items: items.map((h) => presentHandoff(actor, h)), nextCursor: rows.length > request.query.limit && last ? encodeCursor(null, last.id) : null };
+    },
+  );
 
   app.get('/api/handoffs/:id', { schema: { tags, params: idParams, response: { 200: handoffOut, ...commonErrors } } }, async (request) => {
     const actor = actorOf(request);
     return presentHandoff(actor, await getHandoff(deps, actor, request.params.id));
   });
 
-  app.post('/api/handoffs/:id/accept', { schema: { tags, summary: 'Accept the lead (sales): it moves to SAL', params: idParams, body: noteBody, response: { 200: handoffOut, ...commonErrors } } }, async (request) => {
-    const actor = actorOf(request);
-    return presentHandoff(actor, await acceptHandoff(deps, actor, request.params.id, request.body));
-  });
+  app.post(
+    '/api/handoffs/:id/accept',
+    { schema: { tags, summary: 'Accept the lead (sales): it moves to SAL', params: idParams, body: noteBody, response: { 200: handoffOut, ...commonErrors } } },
+    async (request) => {
+      const actor = actorOf(request);
+      return presentHandoff(actor, await acceptHandoff(deps, actor, request.params.id, request.body));
+    },
+  );
 
   app.post(
     '/api/handoffs/:id/reject',
@@ -121,10 +139,22 @@ export async function handoffsRoutes(app: App, deps: Deps): Promise<void> {
     },
   );
 
-  app.post('/api/handoffs/:id/withdraw', { schema: { tags, summary: 'Marketing takes the lead back before sales acts', params: idParams, body: noteBody, response: { 200: handoffOut, ...commonErrors } } }, async (request) => {
-    const actor = actorOf(request);
-    return presentHandoff(actor, await withdrawHandoff(deps, actor, request.params.id, request.body));
-  });
+  app.post(
+    '/api/handoffs/:id/withdraw',
+    {
+      schema: {
+        tags,
+        summary: 'Marketing takes the lead back before sales acts',
+        params: idParams,
+        body: noteBody,
+        response: { 200: handoffOut, ...commonErrors },
+      },
+    },
+    async (request) => {
+      const actor = actorOf(request);
+      return presentHandoff(actor, await withdrawHandoff(deps, actor, request.params.id, request.body));
+    },
+  );
 
   app.post(
     '/api/handoffs/:id/reassign',
@@ -143,8 +173,14 @@ export async function handoffsRoutes(app: App, deps: Deps): Promise<void> {
     },
   );
 
-  app.post('/api/handoffs/:id/contact', { schema: { tags, summary: 'Record first contact with an accepted lead', params: idParams, body: noteBody, response: { 200: handoffOut, ...commonErrors } } }, async (request) => {
-    const actor = actorOf(request);
-    return presentHandoff(actor, await recordFirstContact(deps, actor, request.params.id, request.body));
-  });
+  app.post(
+    '/api/handoffs/:id/contact',
+    {
+      schema: { tags, summary: 'Record first contact with an accepted lead', params: idParams, body: noteBody, response: { 200: handoffOut, ...commonErrors } },
+    },
+    async (request) => {
+      const actor = actorOf(request);
+      return presentHandoff(actor, await recordFirstContact(deps, actor, request.params.id, request.body));
+    },
+  );
 }

@@ -1,9 +1,9 @@
 import type { Kysely } from 'kysely';
+import type { DB, Handoff, Lead, Timer } from '../../db/schema.js';
 import { type Actor, systemActor } from '../../domain/access.js';
 import { type AgreementDocument, findReason, stageByKey, stageWithRole } from '../../domain/agreement.js';
 import { routeLead } from '../../domain/routing.js';
 import { firstContactDue, planHandoffClock } from '../../domain/sla.js';
-import type { DB, Handoff, Lead, Timer } from '../../db/schema.js';
 import type { Clock } from '../../lib/clock.js';
 import { AppError, invalid, notFound } from '../../lib/errors.js';
 import { uuidv7 } from '../../lib/ids.js';
@@ -52,7 +52,7 @@ export async function startHandoff(
   let decision = routeLead(doc, facts, people, (pool) => poolCounts.get(pool) ?? new Map(), opts.exclude);
   if (opts.assignTo) {
     const person = people.find((p) => p.id === opts.assignTo);
-    if (!person || !person.active) throw invalid('userId', 'not an active member of the sales team');
+    if (!person?.active) throw invalid('userId', 'not an active member of the sales team');
     decision = { assigneeId: person.id, pool: 'manual', rule: null, skipped: [], explanation: `assigned by ${actor.name}` };
   }
   const { dueAt, timers } = planHandoffClock(doc, now);
@@ -115,7 +115,13 @@ export async function startHandoff(
     leadId: lead.id,
     accountId: lead.account_id,
     handoffId: handoff.id,
-    data: { assigneeId: decision.assigneeId, pool: decision.pool, explanation: decision.explanation, dueAt: dueAt.toISOString(), previousHandoffId: opts.previous?.id ?? null },
+    data: {
+      assigneeId: decision.assigneeId,
+      pool: decision.pool,
+      explanation: decision.explanation,
+      dueAt: dueAt.toISOString(),
+      previousHandoffId: opts.previous?.id ?? null,
+    },
   });
   await recordActivities(trx, actor, activities);
   const who = leadLabel(lead);
@@ -191,15 +197,32 @@ export async function acceptHandoff(deps: Deps, actor: Actor, id: string, input:
     const accepted = stageWithRole(doc, 'accepted');
     const owner = handoff.assignee_id ?? actor.userId;
     const contactDue = firstContactDue(doc, now);
-    const closed = await closeHandoff(trx, actor, handoff, now, { status: 'accepted', note: input.note ?? null, first_contact_due_at: contactDue, assignee_id: owner });
+    const closed = await closeHandoff(trx, actor, handoff, now, {
+      status: 'accepted',
+      note: input.note ?? null,
+      first_contact_due_at: contactDue,
+      assignee_id: owner,
+    });
     await insertTimers(trx, actor.workspaceId, handoff.id, [{ kind: 'handoff.first_contact', step: 0, dueAt: contactDue, action: 'breach' }], now);
     await setLeadStage(trx, lead, accepted.key, owner, now);
     await recordActivities(trx, actor, [
-      { kind: 'handoff.accepted', at: now, leadId: lead.id, accountId: lead.account_id, handoffId: id, data: { note: input.note ?? null, firstContactDueAt: contactDue.toISOString() } },
+      {
+        kind: 'handoff.accepted',
+        at: now,
+        leadId: lead.id,
+        accountId: lead.account_id,
+        handoffId: id,
+        data: { note: input.note ?? null, firstContactDueAt: contactDue.toISOString() },
+      },
       { kind: 'lead.stage_changed', at: now, leadId: lead.id, accountId: lead.account_id, data: { from: lead.stage, to: accepted.key } },
     ]);
     if (handoff.created_by) {
-      await notify(trx, actor.workspaceId, [handoff.created_by], now, { kind: 'handoff.accepted', title: `${actor.name} accepted ${leadLabel(lead)}`, leadId: lead.id, handoffId: id });
+      await notify(trx, actor.workspaceId, [handoff.created_by], now, {
+        kind: 'handoff.accepted',
+        title: `${actor.name} accepted ${leadLabel(lead)}`,
+        leadId: lead.id,
+        handoffId: id,
+      });
     }
     return closed;
   });
@@ -216,7 +239,14 @@ export async function rejectHandoff(deps: Deps, actor: Actor, id: string, input:
     await setLeadStage(trx, lead, reason.to, null, now);
     await scheduleNurtureEnd(trx, actor.workspaceId, doc, lead.id, reason.to, now);
     await recordActivities(trx, actor, [
-      { kind: 'handoff.rejected', at: now, leadId: lead.id, accountId: lead.account_id, handoffId: id, data: { reason: reason.code, reasonLabel: reason.label, note: input.note ?? null } },
+      {
+        kind: 'handoff.rejected',
+        at: now,
+        leadId: lead.id,
+        accountId: lead.account_id,
+        handoffId: id,
+        data: { reason: reason.code, reasonLabel: reason.label, note: input.note ?? null },
+      },
       { kind: 'lead.stage_changed', at: now, leadId: lead.id, accountId: lead.account_id, data: { from: lead.stage, to: reason.to, reason: reason.code } },
     ]);
     const tellMarketing = handoff.created_by ? [handoff.created_by] : [];
@@ -246,13 +276,29 @@ export function requireReason(doc: AgreementDocument, kind: 'reject' | 'handBack
 }
 
 /** A lead put into nurture gets a timer for when nurture ends. */
-export async function scheduleNurtureEnd(trx: Kysely<DB>, workspaceId: string, doc: AgreementDocument, leadId: string, stage: string, now: Date): Promise<void> {
+export async function scheduleNurtureEnd(
+  trx: Kysely<DB>,
+  workspaceId: string,
+  doc: AgreementDocument,
+  leadId: string,
+  stage: string,
+  now: Date,
+): Promise<void> {
   if (stageByKey(doc, stage)?.role !== 'nurture') return;
   const dueAt = new Date(now.getTime() + doc.nurture.days * 86_400_000);
   // One timer per lead and nurture spell: the step is the spell's start, so a later spell gets its own.
   await trx
     .insertInto('timers')
-    .values({ workspace_id: workspaceId, id: uuidv7(now.getTime()), kind: 'lead.nurture_end', subject_id: leadId, step: Math.floor(now.getTime() / 1000) % 2_000_000_000, due_at: dueAt, data: JSON.stringify({ stage, since: now.toISOString() }), created_at: now })
+    .values({
+      workspace_id: workspaceId,
+      id: uuidv7(now.getTime()),
+      kind: 'lead.nurture_end',
+      subject_id: leadId,
+      step: Math.floor(now.getTime() / 1000) % 2_000_000_000,
+      due_at: dueAt,
+      data: JSON.stringify({ stage, since: now.toISOString() }),
+      created_at: now,
+    })
     .onConflict((oc) => oc.doNothing())
     .execute();
 }
@@ -264,14 +310,23 @@ export async function withdrawHandoff(deps: Deps, actor: Actor, id: string, inpu
     const { handoff, lead } = await loadOpen(trx, actor, id);
     if (actor.team !== 'marketing') throw new AppError('forbidden', 'Only marketing can withdraw a handoff');
     const { document: doc } = await getEffectiveAgreement(trx, actor.workspaceId);
-    const back = stageByKey(doc, handoff.from_stage)?.team === 'marketing' && stageByKey(doc, handoff.from_stage)?.role !== 'handoff' ? handoff.from_stage : stageWithRole(doc, 'entry').key;
+    const back =
+      stageByKey(doc, handoff.from_stage)?.team === 'marketing' && stageByKey(doc, handoff.from_stage)?.role !== 'handoff'
+        ? handoff.from_stage
+        : stageWithRole(doc, 'entry').key;
     const closed = await closeHandoff(trx, actor, handoff, now, { status: 'withdrawn', note: input.note ?? null });
     await setLeadStage(trx, lead, back, null, now);
     await recordActivities(trx, actor, [
       { kind: 'handoff.withdrawn', at: now, leadId: lead.id, accountId: lead.account_id, handoffId: id, data: { note: input.note ?? null } },
       { kind: 'lead.stage_changed', at: now, leadId: lead.id, accountId: lead.account_id, data: { from: lead.stage, to: back } },
     ]);
-    if (handoff.assignee_id) await notify(trx, actor.workspaceId, [handoff.assignee_id], now, { kind: 'handoff.withdrawn', title: `Marketing withdrew ${leadLabel(lead)}`, leadId: lead.id, handoffId: id });
+    if (handoff.assignee_id)
+      await notify(trx, actor.workspaceId, [handoff.assignee_id], now, {
+        kind: 'handoff.withdrawn',
+        title: `Marketing withdrew ${leadLabel(lead)}`,
+        leadId: lead.id,
+        handoffId: id,
+      });
     return closed;
   });
 }
@@ -280,18 +335,51 @@ export async function withdrawHandoff(deps: Deps, actor: Actor, id: string, inpu
  * The sales lead gives a handoff to someone. An unassigned handoff is simply assigned (its
  * clock keeps running); an assigned one ends as reassigned and a new handoff starts.
  */
-export async function reassignHandoff(deps: Deps, actor: Actor, id: string, input: { userId?: string | undefined; note?: string | undefined }): Promise<Handoff> {
+export async function reassignHandoff(
+  deps: Deps,
+  actor: Actor,
+  id: string,
+  input: { userId?: string | undefined; note?: string | undefined },
+): Promise<Handoff> {
   if (actor.team !== 'sales' || actor.level !== 'lead') throw new AppError('forbidden', 'Only the sales lead can assign or reassign a handoff');
   return deps.db.transaction().execute(async (trx) => {
     const now = deps.clock.now();
     const { handoff, lead } = await loadOpen(trx, actor, id);
     if (!handoff.assignee_id && input.userId) {
-      const target = await trx.selectFrom('users').select(['id', 'team', 'active']).where('workspace_id', '=', actor.workspaceId).where('id', '=', input.userId).executeTakeFirst();
-      if (!target || target.team !== 'sales' || !target.active) throw invalid('body.userId', 'not an active member of the sales team');
-      const updated = await trx.updateTable('handoffs').set({ assignee_id: target.id }).where('workspace_id', '=', actor.workspaceId).where('id', '=', id).returningAll().executeTakeFirstOrThrow();
-      await trx.updateTable('leads').set((eb) => ({ owner_id: target.id, updated_at: now, version: eb('version', '+', 1) })).where('workspace_id', '=', actor.workspaceId).where('id', '=', lead.id).execute();
-      await recordActivity(trx, actor, { kind: 'handoff.assigned', at: now, leadId: lead.id, accountId: lead.account_id, handoffId: id, data: { assigneeId: target.id, note: input.note ?? null } });
-      await notify(trx, actor.workspaceId, [target.id], now, { kind: 'handoff.assigned', title: `New lead for you: ${leadLabel(lead)}. Accept or reject by ${handoff.due_at.toISOString()}`, leadId: lead.id, handoffId: id });
+      const target = await trx
+        .selectFrom('users')
+        .select(['id', 'team', 'active'])
+        .where('workspace_id', '=', actor.workspaceId)
+        .where('id', '=', input.userId)
+        .executeTakeFirst();
+      if (target?.team !== 'sales' || !target.active) throw invalid('body.userId', 'not an active member of the sales team');
+      const updated = await trx
+        .updateTable('handoffs')
+        .set({ assignee_id: target.id })
+        .where('workspace_id', '=', actor.workspaceId)
+        .where('id', '=', id)
+        .returningAll()
+        .executeTakeFirstOrThrow();
+      await trx
+        .updateTable('leads')
+        .set((eb) => ({ owner_id: target.id, updated_at: now, version: eb('version', '+', 1) }))
+        .where('workspace_id', '=', actor.workspaceId)
+        .where('id', '=', lead.id)
+        .execute();
+      await recordActivity(trx, actor, {
+        kind: 'handoff.assigned',
+        at: now,
+        leadId: lead.id,
+        accountId: lead.account_id,
+        handoffId: id,
+        data: { assigneeId: target.id, note: input.note ?? null },
+      });
+      await notify(trx, actor.workspaceId, [target.id], now, {
+        kind: 'handoff.assigned',
+        title: `New lead for you: ${leadLabel(lead)}. Accept or reject by ${handoff.due_at.toISOString()}`,
+        leadId: lead.id,
+        handoffId: id,
+      });
       return updated;
     }
     return reassign(trx, actor, handoff, lead, now, { assignTo: input.userId, note: input.note, reason: 'manual' });
@@ -318,7 +406,12 @@ async function reassign(
     ...(opts.assignTo ? { assignTo: opts.assignTo } : {}),
   });
   const route = { ...(next.route as Record<string, unknown>), excluded: [...exclude] };
-  await trx.updateTable('handoffs').set({ route: JSON.stringify(route) }).where('workspace_id', '=', actor.workspaceId).where('id', '=', next.id).execute();
+  await trx
+    .updateTable('handoffs')
+    .set({ route: JSON.stringify(route) })
+    .where('workspace_id', '=', actor.workspaceId)
+    .where('id', '=', next.id)
+    .execute();
   await trx.updateTable('handoffs').set({ next_handoff_id: next.id }).where('workspace_id', '=', actor.workspaceId).where('id', '=', handoff.id).execute();
   await recordActivity(trx, actor, {
     kind: 'handoff.reassigned',
@@ -329,7 +422,12 @@ async function reassign(
     data: { from: handoff.assignee_id, to: next.assignee_id, nextHandoffId: next.id, reason: opts.reason },
   });
   if (handoff.assignee_id) {
-    await notify(trx, actor.workspaceId, [handoff.assignee_id], now, { kind: 'handoff.reassigned', title: `${leadLabel(lead)} was reassigned away from you`, leadId: lead.id, handoffId: handoff.id });
+    await notify(trx, actor.workspaceId, [handoff.assignee_id], now, {
+      kind: 'handoff.reassigned',
+      title: `${leadLabel(lead)} was reassigned away from you`,
+      leadId: lead.id,
+      handoffId: handoff.id,
+    });
   }
   return { ...next, route };
 }
@@ -344,8 +442,20 @@ export async function recordFirstContact(deps: Deps, actor: Actor, id: string, i
     assertCanAct(actor, handoff, 'record contact on');
     if (handoff.first_contact_at) throw new AppError('conflict', 'First contact is already recorded');
     await cancelTimers(trx, actor.workspaceId, id, now, ['handoff.first_contact']);
-    const updated = await trx.updateTable('handoffs').set({ first_contact_at: now }).where('workspace_id', '=', actor.workspaceId).where('id', '=', id).returningAll().executeTakeFirstOrThrow();
-    await recordActivity(trx, actor, { kind: 'handoff.first_contact', at: now, leadId: handoff.lead_id, handoffId: id, data: { note: input.note ?? null, onTime: handoff.first_contact_due_at ? now <= handoff.first_contact_due_at : null } });
+    const updated = await trx
+      .updateTable('handoffs')
+      .set({ first_contact_at: now })
+      .where('workspace_id', '=', actor.workspaceId)
+      .where('id', '=', id)
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    await recordActivity(trx, actor, {
+      kind: 'handoff.first_contact',
+      at: now,
+      leadId: handoff.lead_id,
+      handoffId: id,
+      data: { note: input.note ?? null, onTime: handoff.first_contact_due_at ? now <= handoff.first_contact_due_at : null },
+    });
     return updated;
   });
 }
@@ -365,33 +475,85 @@ export async function onHandoffTimer(trx: Kysely<DB>, timer: Timer, now: Date): 
   if (timer.kind === 'handoff.first_contact') {
     if (handoff.status !== 'accepted' || handoff.first_contact_at) return 'moot';
     await trx.updateTable('handoffs').set({ first_contact_breached_at: now }).where('workspace_id', '=', ws).where('id', '=', handoff.id).execute();
-    await recordActivity(trx, actor, { kind: 'handoff.first_contact_breached', at: now, leadId: lead.id, handoffId: handoff.id, data: { dueAt: handoff.first_contact_due_at?.toISOString() ?? null } });
+    await recordActivity(trx, actor, {
+      kind: 'handoff.first_contact_breached',
+      at: now,
+      leadId: lead.id,
+      handoffId: handoff.id,
+      data: { dueAt: handoff.first_contact_due_at?.toISOString() ?? null },
+    });
     const tell = [...(handoff.assignee_id ? [handoff.assignee_id] : []), ...(await salesLeadIds(trx, ws))];
-    await notify(trx, ws, tell, now, { kind: 'handoff.first_contact_breached', title: `First contact with ${who} is overdue`, leadId: lead.id, handoffId: handoff.id });
+    await notify(trx, ws, tell, now, {
+      kind: 'handoff.first_contact_breached',
+      title: `First contact with ${who} is overdue`,
+      leadId: lead.id,
+      handoffId: handoff.id,
+    });
     return 'first_contact_breached';
   }
   if (handoff.status !== 'open') return 'moot';
   if (timer.kind === 'handoff.deadline') {
     await trx.updateTable('handoffs').set({ breached_at: now }).where('workspace_id', '=', ws).where('id', '=', handoff.id).execute();
-    await recordActivity(trx, actor, { kind: 'handoff.breached', at: now, leadId: lead.id, accountId: lead.account_id, handoffId: handoff.id, data: { dueAt: handoff.due_at.toISOString(), assigneeId: handoff.assignee_id } });
-    if (handoff.assignee_id) await notify(trx, ws, [handoff.assignee_id], now, { kind: 'handoff.breached', title: `Time is up to accept or reject ${who}`, leadId: lead.id, handoffId: handoff.id });
+    await recordActivity(trx, actor, {
+      kind: 'handoff.breached',
+      at: now,
+      leadId: lead.id,
+      accountId: lead.account_id,
+      handoffId: handoff.id,
+      data: { dueAt: handoff.due_at.toISOString(), assigneeId: handoff.assignee_id },
+    });
+    if (handoff.assignee_id)
+      await notify(trx, ws, [handoff.assignee_id], now, {
+        kind: 'handoff.breached',
+        title: `Time is up to accept or reject ${who}`,
+        leadId: lead.id,
+        handoffId: handoff.id,
+      });
     return 'breached';
   }
   const action = (timer.data as { action?: string }).action;
-  await trx.updateTable('handoffs').set({ escalation_step: timer.step + 1 }).where('workspace_id', '=', ws).where('id', '=', handoff.id).execute();
+  await trx
+    .updateTable('handoffs')
+    .set({ escalation_step: timer.step + 1 })
+    .where('workspace_id', '=', ws)
+    .where('id', '=', handoff.id)
+    .execute();
   if (action === 'remind') {
-    await recordActivity(trx, actor, { kind: 'handoff.reminded', at: now, leadId: lead.id, handoffId: handoff.id, data: { step: timer.step, dueAt: handoff.due_at.toISOString() } });
+    await recordActivity(trx, actor, {
+      kind: 'handoff.reminded',
+      at: now,
+      leadId: lead.id,
+      handoffId: handoff.id,
+      data: { step: timer.step, dueAt: handoff.due_at.toISOString() },
+    });
     const tell = handoff.assignee_id ? [handoff.assignee_id] : await salesLeadIds(trx, ws);
-    await notify(trx, ws, tell, now, { kind: 'handoff.reminder', title: `Reminder: accept or reject ${who} by ${handoff.due_at.toISOString()}`, leadId: lead.id, handoffId: handoff.id });
+    await notify(trx, ws, tell, now, {
+      kind: 'handoff.reminder',
+      title: `Reminder: accept or reject ${who} by ${handoff.due_at.toISOString()}`,
+      leadId: lead.id,
+      handoffId: handoff.id,
+    });
     return 'reminded';
   }
   if (action === 'notify_lead') {
-    await recordActivity(trx, actor, { kind: 'handoff.escalated', at: now, leadId: lead.id, handoffId: handoff.id, data: { step: timer.step, assigneeId: handoff.assignee_id } });
-    await notify(trx, ws, await salesLeadIds(trx, ws), now, { kind: 'handoff.escalated', title: `${who} has not been accepted or rejected in time`, leadId: lead.id, handoffId: handoff.id, data: { assigneeId: handoff.assignee_id } });
+    await recordActivity(trx, actor, {
+      kind: 'handoff.escalated',
+      at: now,
+      leadId: lead.id,
+      handoffId: handoff.id,
+      data: { step: timer.step, assigneeId: handoff.assignee_id },
+    });
+    await notify(trx, ws, await salesLeadIds(trx, ws), now, {
+      kind: 'handoff.escalated',
+      title: `${who} has not been accepted or rejected in time`,
+      leadId: lead.id,
+      handoffId: handoff.id,
+      data: { assigneeId: handoff.assignee_id },
+    });
     return 'escalated';
   }
   if (action === 'reassign') {
-    await reassign(trx, actor, handoff, lead, now, { reason: 'sla', note: 'The agreement\'s time to accept or reject ran out' });
+    await reassign(trx, actor, handoff, lead, now, { reason: 'sla', note: "The agreement's time to accept or reject ran out" });
     return 'reassigned';
   }
   return 'unknown_action';
@@ -422,5 +584,8 @@ export async function listHandoffs(deps: Deps, actor: Actor, f: HandoffFilter): 
   if (f.leadId) q = q.where('lead_id', '=', f.leadId);
   if (f.breached !== undefined) q = q.where('breached_at', f.breached ? 'is not' : 'is', null);
   if (f.cursor) q = q.where('id', '<', f.cursor);
-  return q.orderBy('id', 'desc').limit(f.limit + 1).execute();
+  return q
+    .orderBy('id', 'desc')
+    .limit(f.limit + 1)
+    .execute();
 }

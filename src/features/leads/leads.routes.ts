@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { type App, type Deps, actorOf, commonErrors, expectedVersion, idParams, page, setEtag } from '../../http/context.js';
+import { type App, actorOf, commonErrors, type Deps, expectedVersion, idParams, page, setEtag } from '../../http/context.js';
 import { createLeadBody, handBackBody, leadOut, listLeadsQuery, mergeBody, noteBody, presentLead, stageBody, updateLeadBody } from './leads.schema.js';
 import { addLeadNote, createLead, getLead, handBackLead, listLeads, mergeLeads, moveLeadStage, timeline, updateLead } from './leads.service.js';
 
@@ -20,14 +20,25 @@ export const timelineQuery = z.object({ cursor: z.string().max(400).optional(), 
 const tags = ['leads'];
 
 export async function leadsRoutes(app: App, deps: Deps): Promise<void> {
-  app.get('/api/leads', { schema: { tags, summary: 'Leads, filtered and paged by cursor', querystring: listLeadsQuery, response: { 200: page(leadOut), ...commonErrors } } }, async (request) => {
-    const { items, nextCursor } = await listLeads(deps, actorOf(request), request.query);
-    return { items: items.map(presentLead), nextCursor };
-  });
+  app.get(
+    '/api/leads',
+    { schema: { tags, summary: 'Leads, filtered and paged by cursor', querystring: listLeadsQuery, response: { 200: page(leadOut), ...commonErrors } } },
+    async (request) => {
+      const { items, nextCursor } = await listLeads(deps, actorOf(request), request.query);
+      return { items: items.map(presentLead), nextCursor };
+    },
+  );
 
   app.post(
     '/api/leads',
-    { schema: { tags, summary: 'Create a lead; stage "mql" creates it and hands it off at once', body: createLeadBody, response: { 201: leadOut, ...commonErrors } } },
+    {
+      schema: {
+        tags,
+        summary: 'Create a lead; stage "mql" creates it and hands it off at once',
+        body: createLeadBody,
+        response: { 201: leadOut, ...commonErrors },
+      },
+    },
     async (request, reply) => {
       const lead = await createLead(deps, actorOf(request), request.body);
       setEtag(reply, lead.version);
@@ -62,7 +73,15 @@ export async function leadsRoutes(app: App, deps: Deps): Promise<void> {
 
   app.post(
     '/api/leads/:id/stage',
-    { schema: { tags, summary: "Move a lead within your team's stages; the handoff stage hands it to sales", params: idParams, body: stageBody, response: { 200: leadOut, ...commonErrors, 412: commonErrors[409] } } },
+    {
+      schema: {
+        tags,
+        summary: "Move a lead within your team's stages; the handoff stage hands it to sales",
+        params: idParams,
+        body: stageBody,
+        response: { 200: leadOut, ...commonErrors, 412: commonErrors[409] },
+      },
+    },
     async (request, reply) => {
       const version = expectedVersion(request, request.body.version);
       const lead = await moveLeadStage(deps, actorOf(request), request.params.id, { ...request.body, version });
@@ -73,24 +92,60 @@ export async function leadsRoutes(app: App, deps: Deps): Promise<void> {
 
   app.post(
     '/api/leads/:id/hand-back',
-    { schema: { tags, summary: 'Sales hands a lead back to marketing with a reason', params: idParams, body: handBackBody, response: { 200: leadOut, ...commonErrors } } },
+    {
+      schema: {
+        tags,
+        summary: 'Sales hands a lead back to marketing with a reason',
+        params: idParams,
+        body: handBackBody,
+        response: { 200: leadOut, ...commonErrors },
+      },
+    },
     async (request) => presentLead(await handBackLead(deps, actorOf(request), request.params.id, request.body)),
   );
 
   app.post(
     '/api/leads/:id/merge',
-    { schema: { tags, summary: 'Merge a duplicate into this lead, moving its whole history', params: idParams, body: mergeBody, response: { 200: leadOut, ...commonErrors } } },
+    {
+      schema: {
+        tags,
+        summary: 'Merge a duplicate into this lead, moving its whole history',
+        params: idParams,
+        body: mergeBody,
+        response: { 200: leadOut, ...commonErrors },
+      },
+    },
     async (request) => presentLead(await mergeLeads(deps, actorOf(request), request.params.id, request.body.mergeId)),
   );
 
-  app.post('/api/leads/:id/notes', { schema: { tags, summary: 'Add a note to the timeline', params: idParams, body: noteBody, response: { 201: z.object({ ok: z.literal(true) }), ...commonErrors } } }, async (request, reply) => {
-    await addLeadNote(deps, actorOf(request), request.params.id, request.body.body);
-    return reply.status(201).send({ ok: true as const });
-  });
+  app.post(
+    '/api/leads/:id/notes',
+    {
+      schema: {
+        tags,
+        summary: 'Add a note to the timeline',
+        params: idParams,
+        body: noteBody,
+        response: { 201: z.object({ ok: z.literal(true) }), ...commonErrors },
+      },
+    },
+    async (request, reply) => {
+      await addLeadNote(deps, actorOf(request), request.params.id, request.body.body);
+      return reply.status(201).send({ ok: true as const });
+    },
+  );
 
   app.get(
     '/api/leads/:id/timeline',
-    { schema: { tags, summary: 'Everything that happened to the lead, newest first', params: idParams, querystring: timelineQuery, response: { 200: page(timelineEntry), ...commonErrors } } },
+    {
+      schema: {
+        tags,
+        summary: 'Everything that happened to the lead, newest first',
+        params: idParams,
+        querystring: timelineQuery,
+        response: { 200: page(timelineEntry), ...commonErrors },
+      },
+    },
     async (request) => {
       const actor = actorOf(request);
       await getLead(deps, actor, request.params.id);

@@ -2,7 +2,9 @@ import { z } from 'zod';
 import type { Lead } from '../../db/schema.js';
 
 const text = (max: number) => z.string().trim().max(max);
-const properties = z.record(z.string().max(100), z.union([z.string().max(2000), z.number(), z.boolean(), z.null()])).refine((p) => Object.keys(p).length <= 200, 'at most 200 properties');
+const properties = z
+  .record(z.string().max(100), z.union([z.string().max(2000), z.number(), z.boolean(), z.null()]))
+  .refine((p) => Object.keys(p).length <= 200, 'at most 200 properties');
 
 export const leadFields = {
   firstName: text(100).nullable(),

@@ -1,17 +1,17 @@
 import { type Kysely, sql } from 'kysely';
+import type { DB, Lead } from '../../db/schema.js';
 import type { Actor } from '../../domain/access.js';
 import { stageByKey, stageWithRole } from '../../domain/agreement.js';
 import { checkStageMove } from '../../domain/funnel.js';
-import type { DB, Lead } from '../../db/schema.js';
 import type { Clock } from '../../lib/clock.js';
+import { decodeCursor, encodeCursor } from '../../lib/cursor.js';
 import { AppError, invalid, notFound } from '../../lib/errors.js';
 import { uuidv7 } from '../../lib/ids.js';
 import { type ActivityInput, recordActivities, recordActivity } from '../activities/activities.repo.js';
 import { getEffectiveAgreement } from '../agreements/agreements.service.js';
-import { requireReason, scheduleNurtureEnd, startHandoff } from '../handoffs/handoffs.service.js';
 import { lockLead } from '../handoffs/handoffs.repo.js';
+import { requireReason, scheduleNurtureEnd, startHandoff } from '../handoffs/handoffs.service.js';
 import type { CreateLeadInput, ListLeadsQuery, UpdateLeadInput } from './leads.schema.js';
-import { decodeCursor, encodeCursor } from '../../lib/cursor.js';
 
 export interface Deps {
   db: Kysely<DB>;
@@ -107,7 +107,13 @@ export async function createLead(deps: Deps, actor: Actor, input: CreateLeadInpu
       })
       .returningAll()
       .executeTakeFirstOrThrow();
-    await recordActivity(trx, actor, { kind: 'lead.created', at: now, leadId: lead.id, accountId: lead.account_id, data: { stage: lead.stage, source: lead.source } });
+    await recordActivity(trx, actor, {
+      kind: 'lead.created',
+      at: now,
+      leadId: lead.id,
+      accountId: lead.account_id,
+      data: { stage: lead.stage, source: lead.source },
+    });
     if (wanted.role === 'handoff') {
       await startHandoff(trx, actor, lead, agreement, now, { fromStage: initialStage });
       return getLeadIn(trx, actor, lead.id);
@@ -132,7 +138,11 @@ export function assertVersion(current: number, expected: number | undefined, wha
     throw new AppError('precondition_required', `Say which version of the ${what} you are changing: send If-Match or "version"`, { currentVersion: current });
   }
   if (expected !== current) {
-    throw new AppError('precondition_failed', `The ${what} changed since you loaded it (you have version ${expected}, it is now ${current}); reload and try again`, { currentVersion: current });
+    throw new AppError(
+      'precondition_failed',
+      `The ${what} changed since you loaded it (you have version ${expected}, it is now ${current}); reload and try again`,
+      { currentVersion: current },
+    );
   }
 }
 
@@ -243,7 +253,8 @@ export async function handBackLead(deps: Deps, actor: Actor, id: string, input: 
     if (!lead) throw notFound('Lead');
     const { document: doc } = await getEffectiveAgreement(trx, actor.workspaceId);
     const from = stageByKey(doc, lead.stage);
-    if (!from || from.team !== 'sales') throw new AppError('conflict', `The lead is in ${from?.name ?? lead.stage}, not a sales stage; only a lead sales holds can be handed back`);
+    if (from?.team !== 'sales')
+      throw new AppError('conflict', `The lead is in ${from?.name ?? lead.stage}, not a sales stage; only a lead sales holds can be handed back`);
     if (actor.level !== 'lead' && lead.owner_id !== actor.userId) throw new AppError('forbidden', 'This lead is owned by another rep');
     const reason = requireReason(doc, 'handBack', input.reason, input.note);
     const updated = await trx
@@ -255,7 +266,13 @@ export async function handBackLead(deps: Deps, actor: Actor, id: string, input: 
       .executeTakeFirstOrThrow();
     await scheduleNurtureEnd(trx, actor.workspaceId, doc, id, reason.to, now);
     await recordActivities(trx, actor, [
-      { kind: 'lead.handed_back', at: now, leadId: id, accountId: lead.account_id, data: { reason: reason.code, reasonLabel: reason.label, note: input.note ?? null } },
+      {
+        kind: 'lead.handed_back',
+        at: now,
+        leadId: id,
+        accountId: lead.account_id,
+        data: { reason: reason.code, reasonLabel: reason.label, note: input.note ?? null },
+      },
       { kind: 'lead.stage_changed', at: now, leadId: id, accountId: lead.account_id, data: { from: lead.stage, to: reason.to, reason: reason.code } },
     ]);
     return updated;
@@ -280,7 +297,13 @@ export async function mergeLeads(deps: Deps, actor: Actor, keepId: string, merge
     const dup = await lockLead(trx, ws, mergeId);
     if (!keep) throw notFound('Lead');
     if (!dup) throw invalid('body.mergeId', 'no such lead in this workspace');
-    const open = await trx.selectFrom('handoffs').select(['id', 'lead_id']).where('workspace_id', '=', ws).where('lead_id', 'in', [keepId, mergeId]).where('status', '=', 'open').execute();
+    const open = await trx
+      .selectFrom('handoffs')
+      .select(['id', 'lead_id'])
+      .where('workspace_id', '=', ws)
+      .where('lead_id', 'in', [keepId, mergeId])
+      .where('status', '=', 'open')
+      .execute();
     if (open.length > 1) throw new AppError('conflict', 'Both leads have an open handoff; resolve one first');
     const fill: Record<string, unknown> = {};
     for (const column of Object.values(FIELD_COLUMNS)) if (keep[column] == null && dup[column] != null) fill[column] = dup[column];
@@ -290,7 +313,13 @@ export async function mergeLeads(deps: Deps, actor: Actor, keepId: string, merge
     for (const table of ['activities', 'handoffs', 'deals', 'notifications'] as const) {
       await trx.updateTable(table).set({ lead_id: keepId }).where('workspace_id', '=', ws).where('lead_id', '=', mergeId).execute();
     }
-    await trx.updateTable('timers').set({ subject_id: keepId }).where('workspace_id', '=', ws).where('subject_id', '=', mergeId).where('kind', '=', 'lead.nurture_end').execute();
+    await trx
+      .updateTable('timers')
+      .set({ subject_id: keepId })
+      .where('workspace_id', '=', ws)
+      .where('subject_id', '=', mergeId)
+      .where('kind', '=', 'lead.nurture_end')
+      .execute();
     await trx.deleteFrom('leads').where('workspace_id', '=', ws).where('id', '=', mergeId).execute();
     const merged = await trx
       .updateTable('leads')
@@ -299,7 +328,13 @@ export async function mergeLeads(deps: Deps, actor: Actor, keepId: string, merge
       .where('id', '=', keepId)
       .returningAll()
       .executeTakeFirstOrThrow();
-    await recordActivity(trx, actor, { kind: 'lead.merged', at: now, leadId: keepId, accountId: merged.account_id, data: { mergedId: mergeId, mergedEmail: dup.email, filled: Object.keys(fill) } });
+    await recordActivity(trx, actor, {
+      kind: 'lead.merged',
+      at: now,
+      leadId: keepId,
+      accountId: merged.account_id,
+      data: { mergedId: mergeId, mergedEmail: dup.email, filled: Object.keys(fill) },
+    });
     return merged;
   });
 }
@@ -316,10 +351,19 @@ const SORTS = {
 /** Leads with filters and keyset pagination: the cursor carries the last row's sort value and id. */
 export async function listLeads(deps: Deps, actor: Actor, f: ListLeadsQuery): Promise<{ items: Lead[]; nextCursor: string | null }> {
   let q = deps.db.selectFrom('leads').selectAll().where('workspace_id', '=', actor.workspaceId);
-  if (f.stage) q = q.where('stage', 'in', f.stage.split(',').map((s) => s.trim()));
+  if (f.stage)
+    q = q.where(
+      'stage',
+      'in',
+      f.stage.split(',').map((s) => s.trim()),
+    );
   if (f.team) {
     const { document } = await getEffectiveAgreement(deps.db, actor.workspaceId);
-    q = q.where('stage', 'in', document.stages.filter((s) => s.team === f.team).map((s) => s.key));
+    q = q.where(
+      'stage',
+      'in',
+      document.stages.filter((s) => s.team === f.team).map((s) => s.key),
+    );
   }
   if (f.owner === 'me') q = q.where('owner_id', '=', actor.userId);
   else if (f.owner === 'none') q = q.where('owner_id', 'is', null);
@@ -377,7 +421,12 @@ export interface TimelineEntry {
 }
 
 /** Everything that happened to a lead or an account, newest first. */
-export async function timeline(deps: Deps, actor: Actor, subject: { leadId: string } | { accountId: string }, opts: { cursor?: string | undefined; limit: number }): Promise<{ items: TimelineEntry[]; nextCursor: string | null }> {
+export async function timeline(
+  deps: Deps,
+  actor: Actor,
+  subject: { leadId: string } | { accountId: string },
+  opts: { cursor?: string | undefined; limit: number },
+): Promise<{ items: TimelineEntry[]; nextCursor: string | null }> {
   let q = deps.db.selectFrom('activities').selectAll().where('workspace_id', '=', actor.workspaceId);
   q = 'leadId' in subject ? q.where('lead_id', '=', subject.leadId) : q.where('account_id', '=', subject.accountId);
   if (opts.cursor) {
@@ -385,7 +434,11 @@ export async function timeline(deps: Deps, actor: Actor, subject: { leadId: stri
     const when = new Date(String(at));
     q = q.where((eb) => eb.or([eb('at', '<', when), eb.and([eb('at', '=', when), eb('id', '<', id)])]));
   }
-  const rows = await q.orderBy('at', 'desc').orderBy('id', 'desc').limit(opts.limit + 1).execute();
+  const rows = await q
+    .orderBy('at', 'desc')
+    .orderBy('id', 'desc')
+    .limit(opts.limit + 1)
+    .execute();
   const items = rows.slice(0, opts.limit);
   const last = items[items.length - 1];
   return {

@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely';
-import type { Actor } from '../../domain/access.js';
 import type { DB, Notification } from '../../db/schema.js';
+import type { Actor } from '../../domain/access.js';
 import type { Clock } from '../../lib/clock.js';
 import { notFound } from '../../lib/errors.js';
 import { uuidv7 } from '../../lib/ids.js';
@@ -54,7 +54,11 @@ export interface Deps {
   clock: Clock;
 }
 
-export async function listNotifications(deps: Deps, actor: Actor, opts: { unreadOnly: boolean; limit: number; before?: string | undefined }): Promise<Notification[]> {
+export async function listNotifications(
+  deps: Deps,
+  actor: Actor,
+  opts: { unreadOnly: boolean; limit: number; before?: string | undefined },
+): Promise<Notification[]> {
   let q = deps.db.selectFrom('notifications').selectAll().where('workspace_id', '=', actor.workspaceId).where('user_id', '=', actor.userId);
   if (opts.unreadOnly) q = q.where('read_at', 'is', null);
   if (opts.before) q = q.where('id', '<', opts.before);
@@ -72,7 +76,13 @@ export async function markRead(deps: Deps, actor: Actor, id: string | 'all'): Pr
   const result = await q.executeTakeFirst();
   const n = Number(result.numUpdatedRows);
   if (id !== 'all' && n === 0) {
-    const exists = await deps.db.selectFrom('notifications').select('id').where('workspace_id', '=', actor.workspaceId).where('user_id', '=', actor.userId).where('id', '=', id).executeTakeFirst();
+    const exists = await deps.db
+      .selectFrom('notifications')
+      .select('id')
+      .where('workspace_id', '=', actor.workspaceId)
+      .where('user_id', '=', actor.userId)
+      .where('id', '=', id)
+      .executeTakeFirst();
     if (!exists) throw notFound('Notification');
   }
   return n;

@@ -1,13 +1,13 @@
 import type { Kysely } from 'kysely';
 import type { z } from 'zod';
-import { type Actor, assertAdmin } from '../../domain/access.js';
 import type { DB, User } from '../../db/schema.js';
+import { type Actor, assertAdmin } from '../../domain/access.js';
 import type { Clock } from '../../lib/clock.js';
 import { AppError, notFound } from '../../lib/errors.js';
 import { uuidv7 } from '../../lib/ids.js';
 import { hashPassword } from '../../lib/secrets.js';
 import { recordActivity } from '../activities/activities.repo.js';
-import { createUserBody, type CreateUserInput, type updateUserBody } from './users.schema.js';
+import { type CreateUserInput, createUserBody, type updateUserBody } from './users.schema.js';
 
 export interface Deps {
   db: Kysely<DB>;
@@ -42,7 +42,8 @@ export async function createUser(deps: Deps, workspaceId: string, actor: Actor |
   };
   return deps.db.transaction().execute(async (trx) => {
     const user = await trx.insertInto('users').values(row).returningAll().executeTakeFirstOrThrow();
-    if (actor) await recordActivity(trx, actor, { kind: 'user.created', at: now, data: { userId: user.id, email: user.email, team: user.team, level: user.level } });
+    if (actor)
+      await recordActivity(trx, actor, { kind: 'user.created', at: now, data: { userId: user.id, email: user.email, team: user.team, level: user.level } });
     return user;
   });
 }
@@ -81,7 +82,11 @@ export async function updateUser(deps: Deps, actor: Actor, id: string, input: z.
       .executeTakeFirstOrThrow();
     if (input.active === false) await trx.deleteFrom('sessions').where('workspace_id', '=', actor.workspaceId).where('user_id', '=', id).execute();
     const { password: _omit, ...changed } = input;
-    await recordActivity(trx, actor, { kind: 'user.updated', at: now, data: { userId: id, changed: { ...changed, ...(input.password ? { password: '(changed)' } : {}) } } });
+    await recordActivity(trx, actor, {
+      kind: 'user.updated',
+      at: now,
+      data: { userId: id, changed: { ...changed, ...(input.password ? { password: '(changed)' } : {}) } },
+    });
     return user;
   });
 }
