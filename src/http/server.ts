@@ -8,6 +8,7 @@ import { z } from 'zod';
 import type { Config } from '../config.js';
 import type { Database } from '../db/database.js';
 import { accountsRoutes } from '../features/accounts/accounts.routes.js';
+import { activitiesRoutes } from '../features/activities/activities.routes.js';
 import { agreementsRoutes } from '../features/agreements/agreements.routes.js';
 import { authRoutes } from '../features/auth/auth.routes.js';
 import { dealsRoutes } from '../features/deals/deals.routes.js';
@@ -19,6 +20,7 @@ import { type Clock, systemClock } from '../lib/clock.js';
 import { installAuth } from './auth.js';
 import type { App, Deps } from './context.js';
 import { installErrorHandler } from './errors.js';
+import { homeRoutes } from './home.js';
 
 export interface ServerOptions {
   config: Config;
@@ -86,9 +88,20 @@ export async function buildServer(opts: ServerOptions): Promise<App> {
       }
     },
   );
+  await homeRoutes(app);
   app.get('/api/openapi.json', { config: { public: true }, schema: { hide: true } }, async () => app.swagger());
 
-  for (const routes of [authRoutes, usersRoutes, accountsRoutes, leadsRoutes, dealsRoutes, handoffsRoutes, agreementsRoutes, notificationsRoutes]) {
+  for (const routes of [
+    authRoutes,
+    usersRoutes,
+    accountsRoutes,
+    leadsRoutes,
+    dealsRoutes,
+    handoffsRoutes,
+    agreementsRoutes,
+    notificationsRoutes,
+    activitiesRoutes,
+  ]) {
     await routes(app, deps);
   }
   await app.ready();
