@@ -4,7 +4,7 @@ import { stringify as toYaml } from 'yaml';
 import { loadConfig } from '../config.js';
 import { openDatabase } from '../db/database.js';
 import { migrateToLatest } from '../db/migrate.js';
-import { DEMO_PASSWORD, DEMO_SLUG, seedDemo } from '../demo/seed.js';
+import { DEMO_PASSWORD, DEMO_SLUG, demoSignIns, seedDemo } from '../demo/seed.js';
 import { systemActor } from '../domain/access.js';
 import { DEFAULT_AGREEMENT, diffAgreements, parseAgreementText } from '../domain/agreement.js';
 import { createDraft, getAgreement, getEffectiveAgreement } from '../features/agreements/agreements.service.js';
@@ -86,6 +86,7 @@ async function main(argv: string[]): Promise<number> {
       return withDb(async ({ database }) => {
         const summary = await seedDemo(database.db, systemClock, { log: (line) => console.log(line) });
         console.log(summary.text);
+        console.log(await demoSignIns(database.db));
         return 0;
       });
     case 'workspace':

@@ -250,7 +250,12 @@ export function validateAgreement(input: unknown): ValidationResult {
   if (!parsed.success) {
     return {
       ok: false,
-      problems: parsed.error.issues.map((issue) => ({ path: pathOf(issue.path), message: issue.message })),
+      // An unknown field is reported at the field itself, so the path points at what to delete.
+      problems: parsed.error.issues.flatMap((issue) =>
+        issue.code === 'unrecognized_keys'
+          ? issue.keys.map((k) => ({ path: pathOf([...issue.path, k]), message: `unknown field "${k}"` }))
+          : [{ path: pathOf(issue.path), message: issue.message }],
+      ),
     };
   }
   const problems = crossCheck(parsed.data);

@@ -231,7 +231,21 @@ function offsetFnFor(zoneName: string): OffsetFn {
   };
 }
 
+// Compiled calendars by content: agreements are re-read per request, so identity would never hit.
+const compiledCache = new Map<string, CompiledCalendar>();
+
 function compile(cal: BusinessCalendar): CompiledCalendar {
+  const key = JSON.stringify([cal.timeZone, cal.workingDays, cal.hours.start, cal.hours.end, cal.holidays]);
+  let compiled = compiledCache.get(key);
+  if (!compiled) {
+    compiled = compileUncached(cal);
+    if (compiledCache.size >= 256) compiledCache.clear();
+    compiledCache.set(key, compiled);
+  }
+  return compiled;
+}
+
+function compileUncached(cal: BusinessCalendar): CompiledCalendar {
   const problems = validateCalendar(cal);
   if (problems.length > 0) {
     const details = problems.map((p) => (p.path ? `${p.path}: ${p.message}` : p.message)).join('; ');

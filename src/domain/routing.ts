@@ -27,6 +27,8 @@ export interface RouteDecision {
   /** Why each considered person was passed over. */
   skipped: { userId: string; reason: 'absent' | 'at_capacity' | 'inactive' | 'excluded' | 'not_sales' | 'unknown_user' }[];
   explanation: string;
+  /** The assignee's new assignment count in the pool, when chosen by round robin. */
+  poolCount?: number;
 }
 
 const eq = (a: string | null | undefined, list: string[] | undefined): boolean => !list || (a != null && list.some((v) => v.toLowerCase() === a.toLowerCase()));
@@ -117,18 +119,29 @@ export function routeLead(
     };
   }
   const assigned = counts(poolName);
+  // Someone back from an absence, or new to the pool, is behind everyone else. Counting them as
+  // at most one round behind gives them the next lead or two, not a burst of every lead until
+  // they catch up (smooth weighted round robin with a bounded backlog).
+  const top = Math.max(...eligible.map((m) => (assigned.get(m.person.id) ?? 0) / m.weight));
+  const effective = (m: { person: Candidate; weight: number }) => Math.max(assigned.get(m.person.id) ?? 0, Math.floor((top - 1) * m.weight));
   let best = eligible[0] as { person: Candidate; weight: number };
   let bestScore = Number.POSITIVE_INFINITY;
   for (const m of eligible) {
-    // (assigned + 1) / weight is smooth weighted round robin: over time each gets leads in
-    // proportion to weight, and ties go to whoever has had fewest, then by email for stability.
-    const score = ((assigned.get(m.person.id) ?? 0) + 1) / m.weight;
+    // (count + 1) / weight: over time each gets leads in proportion to weight; ties go by email.
+    const score = (effective(m) + 1) / m.weight;
     if (score < bestScore || (score === bestScore && m.person.email < best.person.email)) {
       best = m;
       bestScore = score;
     }
   }
-  return { assigneeId: best.person.id, pool: poolName, rule: rule?.name ?? null, skipped, explanation: `round robin in ${where}` };
+  return {
+    assigneeId: best.person.id,
+    pool: poolName,
+    rule: rule?.name ?? null,
+    skipped,
+    explanation: `round robin in ${where}`,
+    poolCount: effective(best) + 1,
+  };
 }
 
 function resolvePool(pool: PoolMember[], byEmail: Map<string, Candidate>): { person: Candidate; weight: number }[] {

@@ -10,21 +10,24 @@ import type { App, Deps } from './context.js';
 export function installAuth(app: App, deps: Deps): void {
   app.decorateRequest('actor', null);
   app.addHook('onRequest', async (request: FastifyRequest) => {
+    // Public routes (health, docs, sign-in) answer whatever credentials come along, so a
+    // monitoring probe or a browser with a stale cookie is never turned away.
+    const isPublic = Boolean(request.routeOptions.config?.public) || isPublicPath(request.routeOptions.url ?? request.url.split('?')[0] ?? '');
     const auth = request.headers.authorization;
     if (auth?.startsWith('Bearer ')) {
       request.actor = await actorForApiKey(deps, auth.slice(7).trim());
-      if (!request.actor) throw new AppError('unauthenticated', 'The API key is unknown or revoked');
+      if (!request.actor && !isPublic) throw new AppError('unauthenticated', 'The API key is unknown or revoked');
     } else {
       const cookie = request.cookies?.[SESSION_COOKIE];
       if (cookie) request.actor = await actorForSession(deps, cookie);
     }
-    if (!request.actor && !request.routeOptions.config?.public && !isPublicPath(request.url)) {
+    if (!request.actor && !isPublic) {
       throw new AppError('unauthenticated', 'Sign in (POST /api/auth/login) or send an API key as "Authorization: Bearer <key>"');
     }
   });
 }
 
-/** Documentation and health carry no workspace data. */
+/** Documentation and health carry no workspace data. Matched on the route, so a query string does not matter. */
 function isPublicPath(url: string): boolean {
   return url === '/health' || url === '/api/openapi.json' || url === '/docs' || url.startsWith('/docs/');
 }

@@ -26,10 +26,14 @@ export function installErrorHandler(app: FastifyInstance): void {
     let appError: AppError | null = null;
     if (error instanceof AppError) appError = error;
     else if (hasZodFastifySchemaValidationErrors(error)) {
-      const where = error.validationContext ?? 'body';
-      const problems: Problem[] = error.validation.map((v) => {
-        const path = [where, ...v.instancePath.split('/').filter(Boolean)].join('.');
-        return { path, message: v.message ?? 'invalid' };
+      // Service errors say "query.cursor"; Fastify says "querystring". One name for clients.
+      const where = error.validationContext === 'querystring' ? 'query' : (error.validationContext ?? 'body');
+      const problems: Problem[] = error.validation.flatMap((v) => {
+        const at = [where, ...v.instancePath.split('/').filter(Boolean)];
+        // A strict object names its unknown keys only in params; name each one as its own field.
+        const keys = v.keyword === 'unrecognized_keys' ? (v.params as { keys?: unknown }).keys : undefined;
+        if (Array.isArray(keys) && keys.length > 0) return keys.map((k) => ({ path: [...at, String(k)].join('.'), message: 'unknown field' }));
+        return [{ path: at.join('.'), message: v.message ?? 'invalid' }];
       });
       const first = problems[0];
       appError = new AppError('validation_failed', first ? `${first.path}: ${first.message}` : 'The request is invalid', { problems });

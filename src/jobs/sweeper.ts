@@ -24,7 +24,17 @@ export interface SweepResult {
  * FOR UPDATE SKIP LOCKED, run its handler, mark it fired, commit. Two processes sweeping
  * the same database never take the same timer, and a crash before commit leaves it due.
  */
-export async function sweepDueTimers(db: Kysely<DB>, clock: Clock, opts: { limit?: number; log?: Logger } = {}): Promise<SweepResult> {
+export interface SweepOptions {
+  limit?: number;
+  log?: Logger;
+  /**
+   * Sweep one workspace only. Production sweeps everything; tests that share a database and
+   * move their own clocks use it so one test's clock never fires another test's timers.
+   */
+  workspaceId?: string;
+}
+
+export async function sweepDueTimers(db: Kysely<DB>, clock: Clock, opts: SweepOptions = {}): Promise<SweepResult> {
   const limit = opts.limit ?? 500;
   const result: SweepResult = { fired: [], failed: 0 };
   const skip = new Set<string>();
@@ -34,6 +44,7 @@ export async function sweepDueTimers(db: Kysely<DB>, clock: Clock, opts: { limit
     try {
       const outcome = await db.transaction().execute(async (trx) => {
         let q = trx.selectFrom('timers').selectAll().where('fired_at', 'is', null).where('cancelled_at', 'is', null).where('due_at', '<=', now);
+        if (opts.workspaceId) q = q.where('workspace_id', '=', opts.workspaceId);
         if (skip.size) q = q.where('id', 'not in', [...skip]);
         claimed = await q.orderBy('due_at').limit(1).forUpdate().skipLocked().executeTakeFirst();
         if (!claimed) return null;
@@ -41,7 +52,9 @@ export async function sweepDueTimers(db: Kysely<DB>, clock: Clock, opts: { limit
         const outcome = handler ? await handler(trx, claimed, now) : 'no_handler';
         await trx
           .updateTable('timers')
-          .set((eb) => ({ fired_at: now, attempts: eb('attempts', '+', 1), last_error: null }))
+          // A handler that ends its subject (a reassignment) cancels the subject's timers, this
+          // one included; it did fire, so it is recorded as fired, not cancelled.
+          .set((eb) => ({ fired_at: now, cancelled_at: null, attempts: eb('attempts', '+', 1), last_error: null }))
           .where('workspace_id', '=', claimed.workspace_id)
           .where('id', '=', claimed.id)
           .execute();
@@ -82,6 +95,7 @@ export class Sweeper {
     private readonly clock: Clock,
     private readonly intervalMs: number,
     private readonly log?: Logger,
+    private readonly scope: { workspaceId?: string } = {},
   ) {}
 
   start(): void {
@@ -92,7 +106,7 @@ export class Sweeper {
   #schedule(): void {
     if (this.#stopped) return;
     this.#timer = setTimeout(() => {
-      this.#running = sweepDueTimers(this.db, this.clock, this.log ? { log: this.log } : {})
+      this.#running = sweepDueTimers(this.db, this.clock, { ...this.scope, ...(this.log ? { log: this.log } : {}) })
         .then((r) => {
           if (r.fired.length) this.log?.info({ fired: r.fired.length, failed: r.failed }, 'timers fired');
         })

@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import { type Kysely, sql } from 'kysely';
 import type { AgreementRow, DB } from '../../db/schema.js';
 import type { Actor } from '../../domain/access.js';
 import { type AgreementDocument, DEFAULT_AGREEMENT, type DiffEntry, diffAgreements, validateAgreement } from '../../domain/agreement.js';
@@ -41,7 +41,7 @@ async function validateForWorkspace(db: Kysely<DB>, workspaceId: string, input: 
   const result = validateAgreement(input);
   if (!result.ok)
     throw invalidMany(
-      result.problems.map((p) => ({ path: `document.${p.path}`, message: p.message })),
+      result.problems.map((p) => ({ path: p.path === '(document)' ? 'document' : `document.${p.path}`, message: p.message })),
       'The agreement is invalid',
     );
   const doc = result.document;
@@ -90,6 +90,8 @@ export async function createDraft(deps: Deps, actor: Actor, document: unknown): 
   const doc = await validateForWorkspace(deps.db, actor.workspaceId, document);
   const now = deps.clock.now();
   return deps.db.transaction().execute(async (trx) => {
+    // Two drafts started at once would otherwise both take the next number and one would fail.
+    await lockAgreements(trx, actor.workspaceId);
     const last = await trx
       .selectFrom('agreements')
       .select((eb) => eb.fn.max('version').as('v'))
@@ -187,12 +189,19 @@ export async function signAgreement(deps: Deps, actor: Actor, id: string): Promi
       side === 'marketing' ? { marketing_signed_by: actor.userId, marketing_signed_at: now } : { sales_signed_by: actor.userId, sales_signed_at: now };
     const bothSigned = side === 'marketing' ? current.sales_signed_by !== null : current.marketing_signed_by !== null;
     if (bothSigned) {
+      // Activations in a workspace take turns: two versions completed at the same moment would
+      // otherwise each see no active version to retire, and the second would fail on the
+      // one-active index instead of superseding the first.
+      await lockAgreements(trx, actor.workspaceId);
+      const previous = await getEffectiveAgreement(trx, actor.workspaceId);
       await trx
         .updateTable('agreements')
         .set({ status: 'superseded', superseded_at: now, updated_at: now })
         .where('workspace_id', '=', actor.workspaceId)
         .where('status', '=', 'active')
         .execute();
+      const renamed = await renameRoleStages(trx, actor.workspaceId, previous.document, current.document as unknown as AgreementDocument, now);
+      if (renamed.length) await recordActivity(trx, actor, { kind: 'agreement.stages_renamed', at: now, data: { agreementId: id, renamed } });
     }
     const row = await trx
       .updateTable('agreements')
@@ -205,6 +214,41 @@ export async function signAgreement(deps: Deps, actor: Actor, id: string): Promi
     if (bothSigned) await recordActivity(trx, actor, { kind: 'agreement.activated', at: now, data: { agreementId: id, version: row.version } });
     return row;
   });
+}
+
+/** Version numbering and activation in a workspace take turns, across processes. */
+async function lockAgreements(trx: Kysely<DB>, workspaceId: string): Promise<void> {
+  await sql`SELECT pg_advisory_xact_lock(hashtext(${`agreement:${workspaceId}`}))`.execute(trx);
+}
+
+const RENAMEABLE_ROLES = ['entry', 'handoff', 'accepted', 'nurture', 'disqualified'] as const;
+
+/**
+ * A new version may call a stage the software relies on by another key (MQL becomes "ready").
+ * Leads in the old key move to the new one, so a lead being handed off stays in the handoff
+ * stage, nurture still ends, and nobody is left in a stage the agreement no longer has.
+ */
+async function renameRoleStages(
+  trx: Kysely<DB>,
+  workspaceId: string,
+  before: AgreementDocument,
+  after: AgreementDocument,
+  now: Date,
+): Promise<{ from: string; to: string; leads: number }[]> {
+  const renamed: { from: string; to: string; leads: number }[] = [];
+  for (const role of RENAMEABLE_ROLES) {
+    const from = before.stages.find((s) => s.role === role)?.key;
+    const to = after.stages.find((s) => s.role === role)?.key;
+    if (!from || !to || from === to || after.stages.some((s) => s.key === from)) continue;
+    const result = await trx
+      .updateTable('leads')
+      .set((eb) => ({ stage: to, updated_at: now, version: eb('version', '+', 1) }))
+      .where('workspace_id', '=', workspaceId)
+      .where('stage', '=', from)
+      .executeTakeFirst();
+    renamed.push({ from, to, leads: Number(result.numUpdatedRows) });
+  }
+  return renamed;
 }
 
 /** Either lead sends a proposed version back to draft with a comment; signatures are cleared. */

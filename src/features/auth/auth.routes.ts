@@ -5,11 +5,13 @@ import { getUser } from '../users/users.service.js';
 import { getWorkspace } from '../workspaces/workspaces.service.js';
 import { createApiKey, listApiKeys, revokeApiKey, SESSION_COOKIE, signIn, signOut } from './auth.service.js';
 
-const loginBody = z.object({
-  email: z.email(),
-  password: z.string().min(1).max(200),
-  workspace: z.string().max(63).optional().describe('Workspace slug; needed only if the email is in several workspaces'),
-});
+const loginBody = z
+  .object({
+    email: z.email(),
+    password: z.string().min(1).max(200),
+    workspace: z.string().max(63).optional().describe('Workspace slug; needed only if the email is in several workspaces'),
+  })
+  .strict();
 const meOut = z.object({
   user: userOut,
   workspace: z.object({ id: z.string(), slug: z.string(), name: z.string() }),

@@ -4,7 +4,11 @@ import type { Candidate, RoutingFacts } from '../../domain/routing.js';
 import type { PlannedTimer } from '../../domain/sla.js';
 import { uuidv7 } from '../../lib/ids.js';
 
-/** Sales people with what routing needs: open handoffs held and whether they are away now. */
+/**
+ * Everyone routing may meet, with what it needs: open handoffs held and whether they are away
+ * now. Both teams are loaded so a pool member or account owner who moved to marketing is
+ * passed over as "not_sales" rather than as an unknown person.
+ */
 export async function loadCandidates(db: Kysely<DB>, workspaceId: string, at: Date): Promise<Candidate[]> {
   const rows = await db
     .selectFrom('users as u')
@@ -35,7 +39,6 @@ export async function loadCandidates(db: Kysely<DB>, workspaceId: string, at: Da
         .as('absent'),
     ])
     .where('u.workspace_id', '=', workspaceId)
-    .where('u.team', '=', 'sales')
     .execute();
   return rows.map((r) => ({
     id: r.id,
@@ -66,21 +69,26 @@ export async function loadRoutingFacts(db: Kysely<DB>, lead: Lead): Promise<Rout
   };
 }
 
-export async function loadPoolCounts(db: Kysely<DB>, workspaceId: string, pool: string): Promise<Map<string, number>> {
-  const rows = await db
-    .selectFrom('routing_counters')
-    .select(['user_id', 'assigned'])
-    .where('workspace_id', '=', workspaceId)
-    .where('pool', '=', pool)
-    .execute();
-  return new Map(rows.map((r) => [r.user_id, Number(r.assigned)]));
+/** Assignments so far per pool and person, for the whole workspace in one query (a small table). */
+export async function loadPoolCounts(db: Kysely<DB>, workspaceId: string): Promise<Map<string, Map<string, number>>> {
+  const rows = await db.selectFrom('routing_counters').select(['pool', 'user_id', 'assigned']).where('workspace_id', '=', workspaceId).execute();
+  const out = new Map<string, Map<string, number>>();
+  for (const r of rows) {
+    const pool = out.get(r.pool) ?? new Map<string, number>();
+    pool.set(r.user_id, Number(r.assigned));
+    out.set(r.pool, pool);
+  }
+  return out;
 }
 
-export async function bumpPoolCount(db: Kysely<DB>, workspaceId: string, pool: string, userId: string): Promise<void> {
+/** Record an assignment; `count` is the person's new total, which may jump ahead to forgive a backlog. */
+export async function setPoolCount(db: Kysely<DB>, workspaceId: string, pool: string, userId: string, count: number): Promise<void> {
   await db
     .insertInto('routing_counters')
-    .values({ workspace_id: workspaceId, pool, user_id: userId, assigned: 1 })
-    .onConflict((oc) => oc.columns(['workspace_id', 'pool', 'user_id']).doUpdateSet({ assigned: sql`routing_counters.assigned + 1` }))
+    .values({ workspace_id: workspaceId, pool, user_id: userId, assigned: count })
+    .onConflict((oc) =>
+      oc.columns(['workspace_id', 'pool', 'user_id']).doUpdateSet({ assigned: sql`greatest(routing_counters.assigned + 1, excluded.assigned)` }),
+    )
     .execute();
 }
 
@@ -109,15 +117,29 @@ export async function insertTimers(db: Kysely<DB>, workspaceId: string, subjectI
     .execute();
 }
 
+/**
+ * Cancel a subject's pending timers. A timer that a sweep holds right now is skipped, not waited
+ * for: that sweep locks the timer first and the handoff next, while the caller already holds
+ * the handoff, so waiting would deadlock. Once the caller commits, the sweep's handler finds the
+ * handoff closed and does nothing, which is what cancelling would have achieved.
+ */
 export async function cancelTimers(db: Kysely<DB>, workspaceId: string, subjectId: string, now: Date, kinds: string[]): Promise<void> {
   await db
     .updateTable('timers')
     .set({ cancelled_at: now })
     .where('workspace_id', '=', workspaceId)
-    .where('subject_id', '=', subjectId)
-    .where('kind', 'in', kinds)
-    .where('fired_at', 'is', null)
-    .where('cancelled_at', 'is', null)
+    .where('id', 'in', (eb) =>
+      eb
+        .selectFrom('timers')
+        .select('id')
+        .where('workspace_id', '=', workspaceId)
+        .where('subject_id', '=', subjectId)
+        .where('kind', 'in', kinds)
+        .where('fired_at', 'is', null)
+        .where('cancelled_at', 'is', null)
+        .forUpdate()
+        .skipLocked(),
+    )
     .execute();
 }
 

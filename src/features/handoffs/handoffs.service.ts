@@ -2,7 +2,7 @@ import type { Kysely } from 'kysely';
 import type { DB, Handoff, Lead, Timer } from '../../db/schema.js';
 import { type Actor, systemActor } from '../../domain/access.js';
 import { type AgreementDocument, findReason, stageByKey, stageWithRole } from '../../domain/agreement.js';
-import { routeLead } from '../../domain/routing.js';
+import { type Candidate, type RouteDecision, routeLead } from '../../domain/routing.js';
 import { firstContactDue, planHandoffClock } from '../../domain/sla.js';
 import type { Clock } from '../../lib/clock.js';
 import { AppError, invalid, notFound } from '../../lib/errors.js';
@@ -11,7 +11,6 @@ import { recordActivities, recordActivity } from '../activities/activities.repo.
 import { type EffectiveAgreement, getEffectiveAgreement } from '../agreements/agreements.service.js';
 import { notify, salesLeadIds } from '../notifications/notifications.service.js';
 import {
-  bumpPoolCount,
   cancelTimers,
   insertTimers,
   loadCandidates,
@@ -20,6 +19,7 @@ import {
   lockHandoff,
   lockLead,
   lockRouting,
+  setPoolCount,
 } from './handoffs.repo.js';
 
 export interface Deps {
@@ -44,15 +44,10 @@ export async function startHandoff(
 ): Promise<Handoff> {
   const doc = agreement.document;
   const ws = actor.workspaceId;
-  await lockRouting(trx, ws);
-  const people = await loadCandidates(trx, ws, now);
-  const facts = await loadRoutingFacts(trx, lead);
-  const poolCounts = new Map<string, Map<string, number>>();
-  for (const pool of ['fallback', ...doc.routing.rules.map((r) => `rule:${r.name}`)]) poolCounts.set(pool, await loadPoolCounts(trx, ws, pool));
-  let decision = routeLead(doc, facts, people, (pool) => poolCounts.get(pool) ?? new Map(), opts.exclude);
+  let { decision, people } = await decideRoute(trx, ws, lead, doc, now, opts.exclude);
   if (opts.assignTo) {
     const person = people.find((p) => p.id === opts.assignTo);
-    if (!person?.active) throw invalid('userId', 'not an active member of the sales team');
+    if (!person?.active || person.team !== 'sales') throw invalid('body.userId', 'not an active member of the sales team');
     decision = { assigneeId: person.id, pool: 'manual', rule: null, skipped: [], explanation: `assigned by ${actor.name}` };
   }
   const { dueAt, timers } = planHandoffClock(doc, now);
@@ -65,7 +60,8 @@ export async function startHandoff(
     assignee_id: decision.assigneeId,
     route: { pool: decision.pool, rule: decision.rule, explanation: decision.explanation, skipped: decision.skipped },
     from_stage: opts.fromStage,
-    created_by: actor.via === 'system' ? null : actor.userId,
+    // A reassignment keeps the marketer who handed the lead off, so they still hear how it ends.
+    created_by: opts.previous ? opts.previous.created_by : actor.via === 'system' ? null : actor.userId,
     created_at: now,
     due_at: dueAt,
     breached_at: null,
@@ -89,7 +85,7 @@ export async function startHandoff(
       throw error;
     });
   if (decision.assigneeId && decision.pool !== 'account_owner' && decision.pool !== 'manual') {
-    await bumpPoolCount(trx, ws, decision.pool, decision.assigneeId);
+    await setPoolCount(trx, ws, decision.pool, decision.assigneeId, decision.poolCount ?? 1);
   }
   await insertTimers(trx, ws, handoff.id, timers, now);
   const handoffStage = stageWithRole(doc, 'handoff');
@@ -142,6 +138,32 @@ export async function startHandoff(
     });
   }
   return handoff;
+}
+
+/**
+ * Who should receive a lead now under the agreement's routing. Takes the workspace's routing
+ * lock (held to commit), so round robin and capacity hold across processes.
+ */
+async function decideRoute(
+  trx: Kysely<DB>,
+  ws: string,
+  lead: Lead,
+  doc: AgreementDocument,
+  now: Date,
+  exclude?: ReadonlySet<string>,
+): Promise<{ decision: RouteDecision; people: Candidate[] }> {
+  await lockRouting(trx, ws);
+  const people = await loadCandidates(trx, ws, now);
+  const facts = await loadRoutingFacts(trx, lead);
+  const poolCounts = await loadPoolCounts(trx, ws);
+  return { decision: routeLead(doc, facts, people, (pool) => poolCounts.get(pool) ?? new Map(), exclude), people };
+}
+
+/** People a handoff's chain of reassignments has already been taken from. */
+function excludedBy(handoff: Handoff): Set<string> {
+  const exclude = new Set<string>(((handoff.route as { excluded?: string[] }).excluded ?? []).filter(Boolean));
+  if (handoff.assignee_id) exclude.add(handoff.assignee_id);
+  return exclude;
 }
 
 export function leadLabel(lead: Pick<Lead, 'first_name' | 'last_name' | 'email' | 'company'>): string {
@@ -316,6 +338,8 @@ export async function withdrawHandoff(deps: Deps, actor: Actor, id: string, inpu
         : stageWithRole(doc, 'entry').key;
     const closed = await closeHandoff(trx, actor, handoff, now, { status: 'withdrawn', note: input.note ?? null });
     await setLeadStage(trx, lead, back, null, now);
+    // Back in nurture is a new spell: the old spell's timer no longer matches the lead.
+    await scheduleNurtureEnd(trx, actor.workspaceId, doc, lead.id, back, now);
     await recordActivities(trx, actor, [
       { kind: 'handoff.withdrawn', at: now, leadId: lead.id, accountId: lead.account_id, handoffId: id, data: { note: input.note ?? null } },
       { kind: 'lead.stage_changed', at: now, leadId: lead.id, accountId: lead.account_id, data: { from: lead.stage, to: back } },
@@ -394,9 +418,9 @@ async function reassign(
   now: Date,
   opts: { assignTo?: string | undefined; note?: string | undefined; reason: 'manual' | 'sla' },
 ): Promise<Handoff> {
+  if (opts.assignTo && opts.assignTo === handoff.assignee_id) throw invalid('body.userId', 'the handoff is already with this person');
   const agreement = await getEffectiveAgreement(trx, actor.workspaceId);
-  const exclude = new Set<string>(((handoff.route as { excluded?: string[] }).excluded ?? []).filter(Boolean));
-  if (handoff.assignee_id) exclude.add(handoff.assignee_id);
+  const exclude = excludedBy(handoff);
   // The lead must be free of its open handoff before the next one can start.
   await closeHandoff(trx, actor, handoff, now, { status: 'reassigned', note: opts.note ?? null, reason_code: opts.reason });
   const next = await startHandoff(trx, actor, lead, agreement, now, {
@@ -474,7 +498,16 @@ export async function onHandoffTimer(trx: Kysely<DB>, timer: Timer, now: Date): 
   const who = leadLabel(lead);
   if (timer.kind === 'handoff.first_contact') {
     if (handoff.status !== 'accepted' || handoff.first_contact_at) return 'moot';
-    await trx.updateTable('handoffs').set({ first_contact_breached_at: now }).where('workspace_id', '=', ws).where('id', '=', handoff.id).execute();
+    // A lead sales has already handed back to marketing is no longer waiting for a first call.
+    const { document: doc } = await getEffectiveAgreement(trx, ws);
+    if (stageByKey(doc, lead.stage)?.team !== 'sales') return 'moot';
+    // The breach happened at the deadline, however late the sweep that notices it runs.
+    await trx
+      .updateTable('handoffs')
+      .set({ first_contact_breached_at: handoff.first_contact_due_at ?? now })
+      .where('workspace_id', '=', ws)
+      .where('id', '=', handoff.id)
+      .execute();
     await recordActivity(trx, actor, {
       kind: 'handoff.first_contact_breached',
       at: now,
@@ -493,7 +526,9 @@ export async function onHandoffTimer(trx: Kysely<DB>, timer: Timer, now: Date): 
   }
   if (handoff.status !== 'open') return 'moot';
   if (timer.kind === 'handoff.deadline') {
-    await trx.updateTable('handoffs').set({ breached_at: now }).where('workspace_id', '=', ws).where('id', '=', handoff.id).execute();
+    // The breach happened at the deadline, however late the sweep that notices it runs (a
+    // restart, a backlog); the activity's time says when it was noticed.
+    await trx.updateTable('handoffs').set({ breached_at: handoff.due_at }).where('workspace_id', '=', ws).where('id', '=', handoff.id).execute();
     await recordActivity(trx, actor, {
       kind: 'handoff.breached',
       at: now,
@@ -553,6 +588,22 @@ export async function onHandoffTimer(trx: Kysely<DB>, timer: Timer, now: Date): 
     return 'escalated';
   }
   if (action === 'reassign') {
+    if (!handoff.assignee_id) {
+      // Already in the sales lead's queue: a new handoff that routing again leaves unassigned
+      // would only restart the clock and repeat, every 1.5 SLAs, until someone steps in.
+      const { document: doc } = await getEffectiveAgreement(trx, ws);
+      const { decision } = await decideRoute(trx, ws, lead, doc, now, excludedBy(handoff));
+      if (!decision.assigneeId) {
+        await recordActivity(trx, actor, {
+          kind: 'handoff.still_unassigned',
+          at: now,
+          leadId: lead.id,
+          handoffId: handoff.id,
+          data: { step: timer.step, explanation: decision.explanation },
+        });
+        return 'still_unassigned';
+      }
+    }
     await reassign(trx, actor, handoff, lead, now, { reason: 'sla', note: "The agreement's time to accept or reject ran out" });
     return 'reassigned';
   }

@@ -9,7 +9,7 @@ import { AppError, invalid, notFound } from '../../lib/errors.js';
 import { uuidv7 } from '../../lib/ids.js';
 import { type ActivityInput, recordActivities, recordActivity } from '../activities/activities.repo.js';
 import { getEffectiveAgreement } from '../agreements/agreements.service.js';
-import { lockLead } from '../handoffs/handoffs.repo.js';
+import { cancelTimers, lockLead } from '../handoffs/handoffs.repo.js';
 import { requireReason, scheduleNurtureEnd, startHandoff } from '../handoffs/handoffs.service.js';
 import type { CreateLeadInput, ListLeadsQuery, UpdateLeadInput } from './leads.schema.js';
 
@@ -35,6 +35,12 @@ async function assertAccount(db: Kysely<DB>, workspaceId: string, accountId: str
   if (!accountId) return;
   const found = await db.selectFrom('accounts').select('id').where('workspace_id', '=', workspaceId).where('id', '=', accountId).executeTakeFirst();
   if (!found) throw invalid('body.accountId', 'no such account in this workspace');
+}
+
+async function assertOwner(db: Kysely<DB>, workspaceId: string, ownerId: string | null | undefined): Promise<void> {
+  if (!ownerId) return;
+  const found = await db.selectFrom('users').select('id').where('workspace_id', '=', workspaceId).where('id', '=', ownerId).executeTakeFirst();
+  if (!found) throw invalid('body.ownerId', 'no such user in this workspace');
 }
 
 async function assertStatus(db: Kysely<DB>, workspaceId: string, status: string | null | undefined): Promise<void> {
@@ -73,6 +79,7 @@ export async function createLead(deps: Deps, actor: Actor, input: CreateLeadInpu
     if (wanted.team !== actor.team) throw new AppError('forbidden', `${wanted.name} is owned by ${wanted.team}; ${actor.team} cannot put a lead there`);
     if (wanted.role === 'disqualified') throw invalid('body.stage', 'create the lead, then disqualify it with a reason');
     await assertAccount(trx, actor.workspaceId, input.accountId);
+    await assertOwner(trx, actor.workspaceId, input.ownerId);
     await assertStatus(trx, actor.workspaceId, input.status);
     const duplicate = await trx
       .selectFrom('leads')
@@ -100,7 +107,8 @@ export async function createLead(deps: Deps, actor: Actor, input: CreateLeadInpu
         properties: JSON.stringify(input.properties ?? {}),
         account_id: input.accountId ?? (await accountForEmail(trx, actor.workspaceId, input.email)),
         stage: initialStage,
-        owner_id: input.ownerId ?? (actor.via === 'system' ? null : actor.userId),
+        // An explicit null asks for an unowned lead; left out, the creator owns it.
+        owner_id: input.ownerId !== undefined ? input.ownerId : actor.via === 'system' ? null : actor.userId,
         stage_changed_at: now,
         created_at: now,
         updated_at: now,
@@ -265,6 +273,16 @@ export async function handBackLead(deps: Deps, actor: Actor, id: string, input: 
       .returningAll()
       .executeTakeFirstOrThrow();
     await scheduleNurtureEnd(trx, actor.workspaceId, doc, id, reason.to, now);
+    // Marketing holds the lead now, so sales' first-contact deadline no longer applies.
+    const accepted = await trx
+      .selectFrom('handoffs')
+      .select('id')
+      .where('workspace_id', '=', actor.workspaceId)
+      .where('lead_id', '=', id)
+      .where('status', '=', 'accepted')
+      .where('first_contact_at', 'is', null)
+      .execute();
+    for (const h of accepted) await cancelTimers(trx, actor.workspaceId, h.id, now, ['handoff.first_contact']);
     await recordActivities(trx, actor, [
       {
         kind: 'lead.handed_back',
@@ -285,6 +303,21 @@ export async function addLeadNote(deps: Deps, actor: Actor, id: string, body: st
 }
 
 /**
+ * Merging can move a lead across the team line (the survivor takes the duplicate's handoff),
+ * so a member may merge only leads in their own team's stages; team leads and admins any.
+ */
+async function assertMayMerge(trx: Kysely<DB>, actor: Actor, leads: Lead[]): Promise<void> {
+  if (actor.level === 'lead' || actor.isAdmin || actor.via === 'system') return;
+  const { document: doc } = await getEffectiveAgreement(trx, actor.workspaceId);
+  for (const lead of leads) {
+    const stage = stageByKey(doc, lead.stage);
+    if (stage && (stage.team !== actor.team || stage.role === 'handoff')) {
+      throw new AppError('forbidden', `${lead.email} is in ${stage.name}, which ${actor.team} does not own; ask a team lead to merge`);
+    }
+  }
+}
+
+/**
  * Fold a duplicate lead into this one: its timeline, handoffs, deals and timers move over,
  * blank fields are filled from it, and the duplicate is deleted. One transaction.
  */
@@ -293,10 +326,22 @@ export async function mergeLeads(deps: Deps, actor: Actor, keepId: string, merge
   return deps.db.transaction().execute(async (trx) => {
     const now = deps.clock.now();
     const ws = actor.workspaceId;
+    // Lock in the order the sweep and the handoff actions use (timers, handoffs, then leads),
+    // so a merge never deadlocks with an accept or a firing timer.
+    await trx
+      .selectFrom('timers')
+      .select('id')
+      .where('workspace_id', '=', ws)
+      .where('subject_id', '=', mergeId)
+      .where('kind', '=', 'lead.nurture_end')
+      .forUpdate()
+      .execute();
+    await trx.selectFrom('handoffs').select('id').where('workspace_id', '=', ws).where('lead_id', 'in', [keepId, mergeId]).orderBy('id').forUpdate().execute();
     const keep = await lockLead(trx, ws, keepId);
     const dup = await lockLead(trx, ws, mergeId);
     if (!keep) throw notFound('Lead');
     if (!dup) throw invalid('body.mergeId', 'no such lead in this workspace');
+    await assertMayMerge(trx, actor, [keep, dup]);
     const open = await trx
       .selectFrom('handoffs')
       .select(['id', 'lead_id'])

@@ -4,16 +4,18 @@ import type { User } from '../../db/schema.js';
 export const teamSchema = z.enum(['marketing', 'sales']);
 export const levelSchema = z.enum(['member', 'lead']);
 
-export const createUserBody = z.object({
-  email: z.email().max(254),
-  name: z.string().trim().min(1).max(120),
-  team: teamSchema,
-  level: levelSchema.default('member'),
-  isAdmin: z.boolean().default(false),
-  password: z.string().min(10, 'at least 10 characters').max(200).optional(),
-  routingWeight: z.number().int().min(0).max(100).default(1),
-  handoffCapacity: z.number().int().min(0).max(10000).nullable().default(null),
-});
+export const createUserBody = z
+  .object({
+    email: z.email().max(254),
+    name: z.string().trim().min(1).max(120),
+    team: teamSchema,
+    level: levelSchema.default('member'),
+    isAdmin: z.boolean().default(false),
+    password: z.string().min(10, 'at least 10 characters').max(200).optional(),
+    routingWeight: z.number().int().min(0).max(100).default(1),
+    handoffCapacity: z.number().int().min(0).max(10000).nullable().default(null),
+  })
+  .strict();
 export type CreateUserInput = z.input<typeof createUserBody>;
 
 export const updateUserBody = z
