@@ -6,6 +6,7 @@ import { type Candidate, type RouteDecision, routeLead } from '../../domain/rout
 import { firstContactDue, planHandoffClock } from '../../domain/sla.js';
 import type { Clock } from '../../lib/clock.js';
 import { AppError, invalid, notFound } from '../../lib/errors.js';
+import { formatDeadline } from '../../lib/format.js';
 import { uuidv7 } from '../../lib/ids.js';
 import { recordActivities, recordActivity } from '../activities/activities.repo.js';
 import { type EffectiveAgreement, getEffectiveAgreement } from '../agreements/agreements.service.js';
@@ -124,7 +125,7 @@ export async function startHandoff(
   if (decision.assigneeId) {
     await notify(trx, ws, [decision.assigneeId], now, {
       kind: 'handoff.assigned',
-      title: `New lead for you: ${who}. Accept or reject by ${dueAt.toISOString()}`,
+      title: `New lead for you: ${who}. Accept or reject by ${formatDeadline(dueAt, doc.calendar.timeZone)}`,
       leadId: lead.id,
       handoffId: handoff.id,
       data: { dueAt: dueAt.toISOString() },
@@ -400,7 +401,7 @@ export async function reassignHandoff(
       });
       await notify(trx, actor.workspaceId, [target.id], now, {
         kind: 'handoff.assigned',
-        title: `New lead for you: ${leadLabel(lead)}. Accept or reject by ${handoff.due_at.toISOString()}`,
+        title: `New lead for you: ${leadLabel(lead)}. Accept or reject by ${formatDeadline(handoff.due_at, (await getEffectiveAgreement(trx, actor.workspaceId)).document.calendar.timeZone)}`,
         leadId: lead.id,
         handoffId: id,
       });
@@ -564,7 +565,7 @@ export async function onHandoffTimer(trx: Kysely<DB>, timer: Timer, now: Date): 
     const tell = handoff.assignee_id ? [handoff.assignee_id] : await salesLeadIds(trx, ws);
     await notify(trx, ws, tell, now, {
       kind: 'handoff.reminder',
-      title: `Reminder: accept or reject ${who} by ${handoff.due_at.toISOString()}`,
+      title: `Reminder: accept or reject ${who} by ${formatDeadline(handoff.due_at, (await getEffectiveAgreement(trx, ws)).document.calendar.timeZone)}`,
       leadId: lead.id,
       handoffId: handoff.id,
     });
