@@ -199,6 +199,12 @@ async function checkInvariants(w: World, trail: string): Promise<void> {
   for (const [k, n] of once) expect(n, `${trail}\n${k} recorded ${n} times`).toBe(1);
   // Every handoff was started exactly once.
   for (const h of handoffs) expect(once.get(`handoff.created/${h.id}/`), `${trail}\nhandoff ${h.id} start recorded`).toBe(1);
+  // Each person's open-handoff count, which routing trusts for capacity, matches the handoffs.
+  const users = await db.selectFrom('users').select(['id', 'open_handoffs']).where('workspace_id', '=', ws).execute();
+  for (const u of users) {
+    const held = handoffs.filter((h) => h.status === 'open' && h.assignee_id === u.id).length;
+    expect(u.open_handoffs, `${trail}\nuser ${u.id} counts ${u.open_handoffs} open handoffs, holds ${held}`).toBe(held);
+  }
 }
 
 describe('the handoff invariant', () => {

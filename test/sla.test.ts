@@ -533,7 +533,8 @@ describe('in real time', () => {
     expect(current.status).toBe('reassigned');
     expect(current.breachedAt).not.toBeNull();
     const at = (kind: string) => activities(ctx, { kind, handoffId: h.id }).then((rows) => rows.map((r) => r.at.getTime() - start));
-    const slack = 1500;
+    // Generous: a liveness check on a busy 2-core machine, not a speed test (the sweep runs every 100 ms).
+    const slack = 3000;
     const [reminded, breached, escalated, reassigned] = await Promise.all([
       at('handoff.reminded'),
       at('handoff.breached'),

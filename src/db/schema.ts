@@ -30,6 +30,8 @@ export interface UsersTable {
   active: Defaulted<boolean>;
   routing_weight: Defaulted<number>;
   handoff_capacity: number | null;
+  /** Open handoffs assigned to this person, kept in step by the handoff use cases. */
+  open_handoffs: Defaulted<number>;
   created_at: Date;
   updated_at: Date;
 }

@@ -1,6 +1,7 @@
 import type { Insertable, Kysely } from 'kysely';
 import type { AgreementsTable, DB, UsersTable } from '../db/schema.js';
 import type { AgreementDocument } from '../domain/agreement.js';
+import { recountOpenHandoffs } from '../features/handoffs/handoffs.repo.js';
 import type { Clock } from '../lib/clock.js';
 import { uuidv7 } from '../lib/ids.js';
 import { hashPassword, newToken, sha256 } from '../lib/secrets.js';
@@ -236,6 +237,7 @@ export async function seedDemo(db: Kysely<DB>, clock: Clock, opts: SeedOptions =
     log(`activities ${fmt(rows.activities.length)}`);
     await insertRows(trx, 'notifications', rows.notifications);
     await insertRows(trx, 'timers', rows.timers);
+    await recountOpenHandoffs(trx, workspaceId);
     await insertRows(
       trx,
       'routing_counters',

@@ -6,6 +6,7 @@ export interface Candidate {
   email: string;
   active: boolean;
   team: 'marketing' | 'sales';
+  level?: 'member' | 'lead';
   /** The person's own routing weight, used where a pool does not give one. */
   weight: number;
   /** Open handoffs they may hold at once; null = the agreement's default or unlimited. */

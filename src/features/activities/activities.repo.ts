@@ -19,23 +19,25 @@ export async function recordActivity(db: Kysely<DB>, actor: Actor, input: Activi
 }
 
 export async function recordActivities(db: Kysely<DB>, actor: Actor, inputs: ActivityInput[]): Promise<void> {
-  if (inputs.length === 0) return;
-  await db
-    .insertInto('activities')
-    .values(
-      inputs.map((a) => ({
-        workspace_id: actor.workspaceId,
-        id: uuidv7(a.at.getTime()),
-        at: a.at,
-        kind: a.kind,
-        actor_id: actor.via === 'system' ? null : actor.userId,
-        actor_type: actor.via === 'system' ? ('system' as const) : actor.via === 'api_key' ? ('api_key' as const) : ('user' as const),
-        lead_id: a.leadId ?? null,
-        account_id: a.accountId ?? null,
-        deal_id: a.dealId ?? null,
-        handoff_id: a.handoffId ?? null,
-        data: JSON.stringify(a.data ?? {}),
-      })),
-    )
-    .execute();
+  await insertActivities(db, actor, inputs)?.execute();
+}
+
+/** The insert as a query, so a caller can run it as part of a larger statement; undefined when empty. */
+export function insertActivities(db: Kysely<DB>, actor: Actor, inputs: ActivityInput[]) {
+  if (inputs.length === 0) return undefined;
+  return db.insertInto('activities').values(
+    inputs.map((a) => ({
+      workspace_id: actor.workspaceId,
+      id: uuidv7(a.at.getTime()),
+      at: a.at,
+      kind: a.kind,
+      actor_id: actor.via === 'system' ? null : actor.userId,
+      actor_type: actor.via === 'system' ? ('system' as const) : actor.via === 'api_key' ? ('api_key' as const) : ('user' as const),
+      lead_id: a.leadId ?? null,
+      account_id: a.accountId ?? null,
+      deal_id: a.dealId ?? null,
+      handoff_id: a.handoffId ?? null,
+      data: JSON.stringify(a.data ?? {}),
+    })),
+  );
 }

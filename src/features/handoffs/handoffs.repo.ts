@@ -5,11 +5,15 @@ import type { PlannedTimer } from '../../domain/sla.js';
 import { uuidv7 } from '../../lib/ids.js';
 
 /**
- * Everyone routing may meet, with what it needs: open handoffs held and whether they are away
- * now. Both teams are loaded so a pool member or account owner who moved to marketing is
- * passed over as "not_sales" rather than as an unknown person.
+ * Everyone routing may meet, with what it needs: open handoffs held, whether they are away now,
+ * and their round-robin counts per pool (one query). Both teams are loaded so a pool member or
+ * account owner who moved to marketing is passed over as "not_sales" rather than as unknown.
  */
-export async function loadCandidates(db: Kysely<DB>, workspaceId: string, at: Date): Promise<Candidate[]> {
+export async function loadCandidates(
+  db: Kysely<DB>,
+  workspaceId: string,
+  at: Date,
+): Promise<{ people: Candidate[]; poolCounts: Map<string, Map<string, number>> }> {
   const rows = await db
     .selectFrom('users as u')
     .select((eb) => [
@@ -17,15 +21,10 @@ export async function loadCandidates(db: Kysely<DB>, workspaceId: string, at: Da
       'u.email',
       'u.active',
       'u.team',
+      'u.level',
       'u.routing_weight',
       'u.handoff_capacity',
-      eb
-        .selectFrom('handoffs as h')
-        .select(eb.fn.countAll<number>().as('n'))
-        .whereRef('h.workspace_id', '=', 'u.workspace_id')
-        .whereRef('h.assignee_id', '=', 'u.id')
-        .where('h.status', '=', 'open')
-        .as('open_handoffs'),
+      'u.open_handoffs',
       eb
         .exists(
           eb
@@ -37,19 +36,31 @@ export async function loadCandidates(db: Kysely<DB>, workspaceId: string, at: Da
             .where('a.ends_at', '>', at),
         )
         .as('absent'),
+      sql<Record<string, number> | null>`(SELECT json_object_agg(rc.pool, rc.assigned) FROM routing_counters rc
+        WHERE rc.workspace_id = u.workspace_id AND rc.user_id = u.id)`.as('pools'),
     ])
     .where('u.workspace_id', '=', workspaceId)
     .execute();
-  return rows.map((r) => ({
+  const poolCounts = new Map<string, Map<string, number>>();
+  for (const r of rows) {
+    for (const [pool, n] of Object.entries(r.pools ?? {})) {
+      const counts = poolCounts.get(pool) ?? new Map<string, number>();
+      counts.set(r.id, Number(n));
+      poolCounts.set(pool, counts);
+    }
+  }
+  const people = rows.map((r) => ({
     id: r.id,
     email: r.email,
     active: r.active,
     team: r.team,
+    level: r.level,
     weight: r.routing_weight,
     capacity: r.handoff_capacity,
-    openHandoffs: Number(r.open_handoffs ?? 0),
+    openHandoffs: r.open_handoffs,
     absent: Boolean(r.absent),
   }));
+  return { people, poolCounts };
 }
 
 export async function loadRoutingFacts(db: Kysely<DB>, lead: Lead): Promise<RoutingFacts> {
@@ -69,27 +80,30 @@ export async function loadRoutingFacts(db: Kysely<DB>, lead: Lead): Promise<Rout
   };
 }
 
-/** Assignments so far per pool and person, for the whole workspace in one query (a small table). */
-export async function loadPoolCounts(db: Kysely<DB>, workspaceId: string): Promise<Map<string, Map<string, number>>> {
-  const rows = await db.selectFrom('routing_counters').select(['pool', 'user_id', 'assigned']).where('workspace_id', '=', workspaceId).execute();
-  const out = new Map<string, Map<string, number>>();
-  for (const r of rows) {
-    const pool = out.get(r.pool) ?? new Map<string, number>();
-    pool.set(r.user_id, Number(r.assigned));
-    out.set(r.pool, pool);
-  }
-  return out;
-}
-
 /** Record an assignment; `count` is the person's new total, which may jump ahead to forgive a backlog. */
-export async function setPoolCount(db: Kysely<DB>, workspaceId: string, pool: string, userId: string, count: number): Promise<void> {
-  await db
+export function upsertPoolCount(db: Kysely<DB>, workspaceId: string, pool: string, userId: string, count: number) {
+  return db
     .insertInto('routing_counters')
     .values({ workspace_id: workspaceId, pool, user_id: userId, assigned: count })
     .onConflict((oc) =>
       oc.columns(['workspace_id', 'pool', 'user_id']).doUpdateSet({ assigned: sql`greatest(routing_counters.assigned + 1, excluded.assigned)` }),
-    )
-    .execute();
+    );
+}
+
+/** Keep a person's open-handoff count in step as handoffs open (+1) and close (-1). */
+export function adjustOpenHandoffs(db: Kysely<DB>, workspaceId: string, userId: string, delta: 1 | -1) {
+  return db
+    .updateTable('users')
+    .set((eb) => ({ open_handoffs: eb('open_handoffs', '+', delta) }))
+    .where('workspace_id', '=', workspaceId)
+    .where('id', '=', userId);
+}
+
+/** Recount everyone's open handoffs from the handoffs themselves (after bulk loads). */
+export async function recountOpenHandoffs(db: Kysely<DB>, workspaceId: string): Promise<void> {
+  await sql`UPDATE users u SET open_handoffs = (
+    SELECT count(*) FROM handoffs h WHERE h.workspace_id = u.workspace_id AND h.assignee_id = u.id AND h.status = 'open')
+    WHERE u.workspace_id = ${workspaceId}`.execute(db);
 }
 
 /** Routing decisions in one workspace take turns, so round robin and capacity hold across processes. */
@@ -98,8 +112,13 @@ export async function lockRouting(db: Kysely<DB>, workspaceId: string): Promise<
 }
 
 export async function insertTimers(db: Kysely<DB>, workspaceId: string, subjectId: string, timers: PlannedTimer[], now: Date): Promise<void> {
-  if (timers.length === 0) return;
-  await db
+  await timersInsert(db, workspaceId, subjectId, timers, now)?.execute();
+}
+
+/** The insert as a query, for use inside a larger statement; undefined when there are none. */
+export function timersInsert(db: Kysely<DB>, workspaceId: string, subjectId: string, timers: PlannedTimer[], now: Date) {
+  if (timers.length === 0) return undefined;
+  return db
     .insertInto('timers')
     .values(
       timers.map((t) => ({
@@ -113,16 +132,9 @@ export async function insertTimers(db: Kysely<DB>, workspaceId: string, subjectI
         created_at: now,
       })),
     )
-    .onConflict((oc) => oc.doNothing())
-    .execute();
+    .onConflict((oc) => oc.doNothing());
 }
 
-/**
- * Cancel a subject's pending timers. A timer that a sweep holds right now is skipped, not waited
- * for: that sweep locks the timer first and the handoff next, while the caller already holds
- * the handoff, so waiting would deadlock. Once the caller commits, the sweep's handler finds the
- * handoff closed and does nothing, which is what cancelling would have achieved.
- */
 export async function cancelTimers(db: Kysely<DB>, workspaceId: string, subjectId: string, now: Date, kinds: string[]): Promise<void> {
   await db
     .updateTable('timers')

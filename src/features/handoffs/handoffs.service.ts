@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { DB, Handoff, Lead, Timer } from '../../db/schema.js';
+import { writeTogether } from '../../db/together.js';
 import { type Actor, systemActor } from '../../domain/access.js';
 import { type AgreementDocument, findReason, stageByKey, stageWithRole } from '../../domain/agreement.js';
 import { type Candidate, type RouteDecision, routeLead } from '../../domain/routing.js';
@@ -8,19 +9,20 @@ import type { Clock } from '../../lib/clock.js';
 import { AppError, invalid, notFound } from '../../lib/errors.js';
 import { formatDeadline } from '../../lib/format.js';
 import { uuidv7 } from '../../lib/ids.js';
-import { recordActivities, recordActivity } from '../activities/activities.repo.js';
+import { type ActivityInput, insertActivities, recordActivities, recordActivity } from '../activities/activities.repo.js';
 import { type EffectiveAgreement, getEffectiveAgreement } from '../agreements/agreements.service.js';
-import { notify, salesLeadIds } from '../notifications/notifications.service.js';
+import { insertNotifications, notify, salesLeadIds } from '../notifications/notifications.service.js';
 import {
+  adjustOpenHandoffs,
   cancelTimers,
   insertTimers,
   loadCandidates,
-  loadPoolCounts,
   loadRoutingFacts,
   lockHandoff,
   lockLead,
   lockRouting,
-  setPoolCount,
+  timersInsert,
+  upsertPoolCount,
 } from './handoffs.repo.js';
 
 export interface Deps {
@@ -34,6 +36,7 @@ const HANDOFF_TIMERS = ['handoff.deadline', 'handoff.escalation'];
  * Hand a lead to sales inside the caller's transaction: route it, start the SLA clock in
  * business hours with every escalation step as a durable timer, move the lead to the handoff
  * stage and tell the person who must act. The lead must already be locked by the caller.
+ * Returns the handoff and the lead as it now is.
  */
 export async function startHandoff(
   trx: Kysely<DB>,
@@ -42,7 +45,7 @@ export async function startHandoff(
   agreement: EffectiveAgreement,
   now: Date,
   opts: { fromStage: string; previous?: Handoff; exclude?: ReadonlySet<string>; assignTo?: string },
-): Promise<Handoff> {
+): Promise<{ handoff: Handoff; lead: Lead }> {
   const doc = agreement.document;
   const ws = actor.workspaceId;
   let { decision, people } = await decideRoute(trx, ws, lead, doc, now, opts.exclude);
@@ -52,6 +55,8 @@ export async function startHandoff(
     decision = { assigneeId: person.id, pool: 'manual', rule: null, skipped: [], explanation: `assigned by ${actor.name}` };
   }
   const { dueAt, timers } = planHandoffClock(doc, now);
+  const route: Record<string, unknown> = { pool: decision.pool, rule: decision.rule, explanation: decision.explanation, skipped: decision.skipped };
+  if (opts.previous && opts.exclude) route.excluded = [...opts.exclude];
   const handoff: Handoff = {
     workspace_id: ws,
     id: uuidv7(now.getTime()),
@@ -59,7 +64,7 @@ export async function startHandoff(
     agreement_version: agreement.version,
     status: 'open',
     assignee_id: decision.assigneeId,
-    route: { pool: decision.pool, rule: decision.rule, explanation: decision.explanation, skipped: decision.skipped },
+    route,
     from_stage: opts.fromStage,
     // A reassignment keeps the marketer who handed the lead off, so they still hear how it ends.
     created_by: opts.previous ? opts.previous.created_by : actor.via === 'system' ? null : actor.userId,
@@ -77,32 +82,8 @@ export async function startHandoff(
     previous_handoff_id: opts.previous?.id ?? null,
     next_handoff_id: null,
   };
-  await trx
-    .insertInto('handoffs')
-    .values({ ...handoff, route: JSON.stringify(handoff.route) })
-    .execute()
-    .catch((error: { code?: string }) => {
-      if (error.code === '23505') throw new AppError('conflict', 'This lead already has an open handoff');
-      throw error;
-    });
-  if (decision.assigneeId && decision.pool !== 'account_owner' && decision.pool !== 'manual') {
-    await setPoolCount(trx, ws, decision.pool, decision.assigneeId, decision.poolCount ?? 1);
-  }
-  await insertTimers(trx, ws, handoff.id, timers, now);
   const handoffStage = stageWithRole(doc, 'handoff');
-  await trx
-    .updateTable('leads')
-    .set((eb) => ({
-      stage: handoffStage.key,
-      owner_id: decision.assigneeId,
-      updated_at: now,
-      version: eb('version', '+', 1),
-      ...(lead.stage !== handoffStage.key ? { stage_changed_at: now } : {}),
-    }))
-    .where('workspace_id', '=', ws)
-    .where('id', '=', lead.id)
-    .execute();
-  const activities = [];
+  const activities: ActivityInput[] = [];
   if (lead.stage !== handoffStage.key) {
     activities.push({ kind: 'lead.stage_changed', at: now, leadId: lead.id, accountId: lead.account_id, data: { from: lead.stage, to: handoffStage.key } });
   }
@@ -120,25 +101,51 @@ export async function startHandoff(
       previousHandoffId: opts.previous?.id ?? null,
     },
   });
-  await recordActivities(trx, actor, activities);
   const who = leadLabel(lead);
-  if (decision.assigneeId) {
-    await notify(trx, ws, [decision.assigneeId], now, {
-      kind: 'handoff.assigned',
-      title: `New lead for you: ${who}. Accept or reject by ${formatDeadline(dueAt, doc.calendar.timeZone)}`,
-      leadId: lead.id,
-      handoffId: handoff.id,
-      data: { dueAt: dueAt.toISOString() },
-    });
-  } else {
-    await notify(trx, ws, await salesLeadIds(trx, ws), now, {
-      kind: 'handoff.unassigned',
-      title: `${who} is waiting in the unassigned queue: ${decision.explanation}`,
-      leadId: lead.id,
-      handoffId: handoff.id,
-    });
-  }
-  return handoff;
+  const notification = decision.assigneeId
+    ? insertNotifications(trx, ws, [decision.assigneeId], now, {
+        kind: 'handoff.assigned',
+        title: `New lead for you: ${who}. Accept or reject by ${formatDeadline(dueAt, doc.calendar.timeZone)}`,
+        leadId: lead.id,
+        handoffId: handoff.id,
+        data: { dueAt: dueAt.toISOString() },
+      })
+    : insertNotifications(
+        trx,
+        ws,
+        people.filter((p) => p.team === 'sales' && p.level === 'lead' && p.active).map((p) => p.id),
+        now,
+        { kind: 'handoff.unassigned', title: `${who} is waiting in the unassigned queue: ${decision.explanation}`, leadId: lead.id, handoffId: handoff.id },
+      );
+  const roundRobin = decision.assigneeId && decision.pool !== 'account_owner' && decision.pool !== 'manual';
+  // Every write of a handoff goes to the database as one statement: this is the hot path.
+  const [updated] = await writeTogether<Lead>(
+    trx,
+    [
+      trx.insertInto('handoffs').values({ ...handoff, route: JSON.stringify(route) }),
+      timersInsert(trx, ws, handoff.id, timers, now),
+      insertActivities(trx, actor, activities),
+      notification,
+      decision.assigneeId ? adjustOpenHandoffs(trx, ws, decision.assigneeId, 1) : undefined,
+      roundRobin && decision.assigneeId ? upsertPoolCount(trx, ws, decision.pool, decision.assigneeId, decision.poolCount ?? 1) : undefined,
+    ],
+    trx
+      .updateTable('leads')
+      .set((eb) => ({
+        stage: handoffStage.key,
+        owner_id: decision.assigneeId,
+        updated_at: now,
+        version: eb('version', '+', 1),
+        ...(lead.stage !== handoffStage.key ? { stage_changed_at: now } : {}),
+      }))
+      .where('workspace_id', '=', ws)
+      .where('id', '=', lead.id)
+      .returningAll(),
+  ).catch((error: { code?: string; constraint?: string }) => {
+    if (error.code === '23505' && error.constraint === 'handoffs_one_open') throw new AppError('conflict', 'This lead already has an open handoff');
+    throw error;
+  });
+  return { handoff, lead: updated as Lead };
 }
 
 /**
@@ -153,10 +160,10 @@ async function decideRoute(
   now: Date,
   exclude?: ReadonlySet<string>,
 ): Promise<{ decision: RouteDecision; people: Candidate[] }> {
-  await lockRouting(trx, ws);
-  const people = await loadCandidates(trx, ws, now);
   const facts = await loadRoutingFacts(trx, lead);
-  const poolCounts = await loadPoolCounts(trx, ws);
+  // The lock is its own statement: a query that waited for it inside would read an old snapshot.
+  await lockRouting(trx, ws);
+  const { people, poolCounts } = await loadCandidates(trx, ws, now);
   return { decision: routeLead(doc, facts, people, (pool) => poolCounts.get(pool) ?? new Map(), exclude), people };
 }
 
@@ -192,6 +199,7 @@ function assertCanAct(actor: Actor, handoff: Handoff, verb: string): void {
 
 async function closeHandoff(trx: Kysely<DB>, actor: Actor, handoff: Handoff, now: Date, set: Partial<Handoff>): Promise<Handoff> {
   await cancelTimers(trx, actor.workspaceId, handoff.id, now, HANDOFF_TIMERS);
+  if (handoff.assignee_id) await adjustOpenHandoffs(trx, actor.workspaceId, handoff.assignee_id, -1).execute();
   const { route: _r, ...rest } = set;
   return trx
     .updateTable('handoffs')
@@ -378,6 +386,7 @@ export async function reassignHandoff(
         .where('id', '=', input.userId)
         .executeTakeFirst();
       if (target?.team !== 'sales' || !target.active) throw invalid('body.userId', 'not an active member of the sales team');
+      await adjustOpenHandoffs(trx, actor.workspaceId, target.id, 1).execute();
       const updated = await trx
         .updateTable('handoffs')
         .set({ assignee_id: target.id })
@@ -424,19 +433,12 @@ async function reassign(
   const exclude = excludedBy(handoff);
   // The lead must be free of its open handoff before the next one can start.
   await closeHandoff(trx, actor, handoff, now, { status: 'reassigned', note: opts.note ?? null, reason_code: opts.reason });
-  const next = await startHandoff(trx, actor, lead, agreement, now, {
+  const { handoff: next } = await startHandoff(trx, actor, lead, agreement, now, {
     fromStage: handoff.from_stage,
     previous: handoff,
     exclude,
     ...(opts.assignTo ? { assignTo: opts.assignTo } : {}),
   });
-  const route = { ...(next.route as Record<string, unknown>), excluded: [...exclude] };
-  await trx
-    .updateTable('handoffs')
-    .set({ route: JSON.stringify(route) })
-    .where('workspace_id', '=', actor.workspaceId)
-    .where('id', '=', next.id)
-    .execute();
   await trx.updateTable('handoffs').set({ next_handoff_id: next.id }).where('workspace_id', '=', actor.workspaceId).where('id', '=', handoff.id).execute();
   await recordActivity(trx, actor, {
     kind: 'handoff.reassigned',
@@ -454,7 +456,7 @@ async function reassign(
       handoffId: handoff.id,
     });
   }
-  return { ...next, route };
+  return next;
 }
 
 /** The rep records the first contact with an accepted lead. */

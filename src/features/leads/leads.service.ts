@@ -123,8 +123,7 @@ export async function createLead(deps: Deps, actor: Actor, input: CreateLeadInpu
       data: { stage: lead.stage, source: lead.source },
     });
     if (wanted.role === 'handoff') {
-      await startHandoff(trx, actor, lead, agreement, now, { fromStage: initialStage });
-      return getLeadIn(trx, actor, lead.id);
+      return (await startHandoff(trx, actor, lead, agreement, now, { fromStage: initialStage })).lead;
     }
     return lead;
   });
@@ -225,8 +224,7 @@ export async function moveLeadStage(
       throw new AppError('forbidden', 'This lead is owned by another rep; ask the sales lead to move it');
     }
     if (check.to.role === 'handoff') {
-      await startHandoff(trx, actor, lead, agreement, now, { fromStage: lead.stage });
-      return getLeadIn(trx, actor, id);
+      return (await startHandoff(trx, actor, lead, agreement, now, { fromStage: lead.stage })).lead;
     }
     let reasonCode: string | null = null;
     if (check.to.role === 'disqualified') {

@@ -15,25 +15,27 @@ export interface NotificationInput {
 
 /** In-app notifications, written in the caller's transaction so they exist exactly when the change does. */
 export async function notify(db: Kysely<DB>, workspaceId: string, userIds: Iterable<string>, at: Date, n: NotificationInput): Promise<void> {
+  await insertNotifications(db, workspaceId, userIds, at, n)?.execute();
+}
+
+/** The insert as a query, so a caller can run it as part of a larger statement; undefined when nobody is told. */
+export function insertNotifications(db: Kysely<DB>, workspaceId: string, userIds: Iterable<string>, at: Date, n: NotificationInput) {
   const ids = [...new Set(userIds)];
-  if (ids.length === 0) return;
-  await db
-    .insertInto('notifications')
-    .values(
-      ids.map((userId) => ({
-        workspace_id: workspaceId,
-        id: uuidv7(at.getTime()),
-        user_id: userId,
-        kind: n.kind,
-        title: n.title,
-        lead_id: n.leadId ?? null,
-        handoff_id: n.handoffId ?? null,
-        data: JSON.stringify(n.data ?? {}),
-        created_at: at,
-        read_at: null,
-      })),
-    )
-    .execute();
+  if (ids.length === 0) return undefined;
+  return db.insertInto('notifications').values(
+    ids.map((userId) => ({
+      workspace_id: workspaceId,
+      id: uuidv7(at.getTime()),
+      user_id: userId,
+      kind: n.kind,
+      title: n.title,
+      lead_id: n.leadId ?? null,
+      handoff_id: n.handoffId ?? null,
+      data: JSON.stringify(n.data ?? {}),
+      created_at: at,
+      read_at: null,
+    })),
+  );
 }
 
 /** Active sales leads: who hears about escalations and the unassigned queue. */
