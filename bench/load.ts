@@ -1,4 +1,4 @@
-import autocannon, { type Instance, type Request } from 'autocannon';
+import { Agent, request } from 'node:http';
 import { Recorder, sleepUntil } from './stats.js';
 
 export interface HttpRun {
@@ -14,18 +14,16 @@ export interface HttpRun {
 }
 
 /**
- * POST /api/leads/:id/stage {"stage":"mql"} at a fixed rate, each request a different lead.
+ * POST /api/leads/:id/stage {"stage":"mql"} at a fixed rate, each request a different lead,
+ * open loop: request i is sent at t0 + i/rate whether or not earlier ones have answered, like
+ * independent clients, over keep-alive connections (a new one whenever all are busy).
  *
- * autocannon's own `overallRate` is a per-connection quota per second: with 10 connections
- * and overallRate 200, each connection fires its 20 requests back to back at the top of every
- * second, so the server sees 200 requests in a ~150 ms burst with 10 in flight, and the
- * coordinated-omission correction (expected interval ceil(1/rate) = 1 ms) adds phantom
- * samples. To get an even 200/s we run `rate` autocannon instances of one connection at
- * overallRate 1 each, started 1/rate s apart: request i leaves at t0 + i/rate, like
- * independent clients (while responses take under a second; an instance waits for its
- * response, and the saturation limit ends a run long before that matters). Latencies come from autocannon's per-response timing (hrtime, from
- * write to full response), uncorrected; the first `warmSeconds` requests of each instance
- * are warm-up. Once saturated, every instance is stopped.
+ * Why not autocannon: its `overallRate` is a per-connection quota per second, so 10
+ * connections at 200/s send each second's requests in one ~150 ms burst; and 200 one-connection
+ * instances (one per client) cost the load generator more CPU than the server it measures on a
+ * 2-core machine. Plain node:http keeps the generator's share small. Latency is measured from
+ * the moment the request was due, so a generator or server that falls behind shows as latency
+ * (no coordinated omission). The first `warmSeconds` of requests are warm-up.
  */
 export async function runHttp(opts: {
   port: number;
@@ -36,68 +34,59 @@ export async function runHttp(opts: {
   seconds: number;
   limitMs: number;
 }): Promise<HttpRun> {
-  const instances: Instance[] = [];
+  let stopped = false;
   const recorder = new Recorder(opts.limitMs, () => {
-    for (const instance of instances) instance.stop();
+    stopped = true;
   });
+  const agent = new Agent({ keepAlive: true, maxSockets: 512 });
   const statuses = new Map<number, number>();
   let errors = 0;
   let responses = 0;
   let firstFailure: string | undefined;
-  let next = 0;
-  const request = {
-    method: 'POST',
-    headers: { authorization: `Bearer ${opts.key}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ stage: 'mql' }),
-    setupRequest: (req: Request) => {
-      const id = opts.leadIds[next++];
-      if (!id) throw new Error(`the benchmark ran out of leads after ${opts.leadIds.length}`);
-      return { ...req, path: `/api/leads/${id}/stage` };
-    },
-    onResponse: (status: number, body: string) => {
-      if (status !== 200) firstFailure ??= `HTTP ${status}: ${body.slice(0, 300)}`;
-    },
-  };
+  const total = Math.min(opts.leadIds.length, (opts.warmSeconds + opts.seconds) * opts.rate);
+  const warm = opts.warmSeconds * opts.rate;
+  const headers = { authorization: `Bearer ${opts.key}`, 'content-type': 'application/json' };
+  const body = JSON.stringify({ stage: 'mql' });
+  const inflight: Promise<void>[] = [];
+  const send = (i: number, due: number): Promise<void> =>
+    new Promise<void>((resolve) => {
+      const req = request(
+        { host: '127.0.0.1', port: opts.port, method: 'POST', path: `/api/leads/${opts.leadIds[i]}/stage`, headers, agent, timeout: 30_000 },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => {
+            const status = res.statusCode ?? 0;
+            responses += 1;
+            statuses.set(status, (statuses.get(status) ?? 0) + 1);
+            if (status !== 200) firstFailure ??= `HTTP ${status}: ${Buffer.concat(chunks).toString('utf8').slice(0, 300)}`;
+            recorder.record(due, performance.now(), i < warm);
+            resolve();
+          });
+        },
+      );
+      req.on('error', (error) => {
+        errors += 1;
+        firstFailure ??= `request error: ${error.message}`;
+        resolve();
+      });
+      req.end(body);
+    });
   const interval = 1000 / opts.rate;
   const t0 = performance.now() + 50;
-  const runs: Promise<void>[] = [];
-  for (let k = 0; k < opts.rate && !recorder.saturated; k++) {
-    await sleepUntil(t0 + k * interval);
-    runs.push(
-      new Promise<void>((resolve, reject) => {
-        let seen = 0;
-        const instance = autocannon(
-          {
-            url: `http://127.0.0.1:${opts.port}`,
-            connections: 1,
-            overallRate: 1,
-            amount: opts.warmSeconds + opts.seconds,
-            // Past the saturation limit the phase stops anyway; a timeout is a real failure.
-            timeout: 30,
-            // A server that died leaves autocannon reconnecting forever; give up instead.
-            bailout: 10,
-            ignoreCoordinatedOmission: true,
-            requests: [request],
-          },
-          (error, result) => {
-            if (error) return reject(error);
-            errors += result.errors;
-            resolve();
-          },
-        );
-        instances.push(instance);
-        instance.on('response', (_client: unknown, status: number, _bytes: number, ms: number) => {
-          responses += 1;
-          statuses.set(status, (statuses.get(status) ?? 0) + 1);
-          seen += 1;
-          const end = performance.now();
-          recorder.record(end - ms, end, seen <= opts.warmSeconds);
-        });
-      }),
-    );
+  let sent = 0;
+  while (sent < total && !stopped) {
+    const now = performance.now();
+    // Send everything that is due; a late timer sends a small batch, each timed from its due moment.
+    while (sent < total && t0 + sent * interval <= now) {
+      inflight.push(send(sent, t0 + sent * interval));
+      sent += 1;
+    }
+    await sleepUntil(t0 + sent * interval);
   }
-  await Promise.all(runs);
-  return { recorder, statuses, errors, firstFailure, sent: next, responses };
+  await Promise.all(inflight);
+  agent.destroy();
+  return { recorder, statuses, errors, firstFailure, sent, responses };
 }
 
 /**
