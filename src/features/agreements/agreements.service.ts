@@ -20,16 +20,28 @@ export interface EffectiveAgreement {
   document: AgreementDocument;
 }
 
+// Documents of versions that have been active, by id. A version's document can change only
+// while it is a draft, so once seen active it never changes; most requests then read two
+// small columns instead of fetching and parsing the whole document.
+const activeDocuments = new Map<string, AgreementDocument>();
+
 /** The agreement in force: the active signed version, or the built-in default, unsigned. */
 export async function getEffectiveAgreement(db: Kysely<DB>, workspaceId: string): Promise<EffectiveAgreement> {
   const row = await db
     .selectFrom('agreements')
-    .select(['id', 'version', 'document'])
+    .select(['id', 'version'])
     .where('workspace_id', '=', workspaceId)
     .where('status', '=', 'active')
     .executeTakeFirst();
   if (!row) return { version: 0, id: null, signed: false, document: DEFAULT_AGREEMENT };
-  return { version: row.version, id: row.id, signed: true, document: row.document as unknown as AgreementDocument };
+  let document = activeDocuments.get(row.id);
+  if (!document) {
+    const full = await db.selectFrom('agreements').select('document').where('workspace_id', '=', workspaceId).where('id', '=', row.id).executeTakeFirstOrThrow();
+    document = full.document as unknown as AgreementDocument;
+    if (activeDocuments.size >= 1000) activeDocuments.clear();
+    activeDocuments.set(row.id, document);
+  }
+  return { version: row.version, id: row.id, signed: true, document };
 }
 
 function assertCanEdit(actor: Actor): void {
