@@ -36,7 +36,12 @@ export async function getEffectiveAgreement(db: Kysely<DB>, workspaceId: string)
   if (!row) return { version: 0, id: null, signed: false, document: DEFAULT_AGREEMENT };
   let document = activeDocuments.get(row.id);
   if (!document) {
-    const full = await db.selectFrom('agreements').select('document').where('workspace_id', '=', workspaceId).where('id', '=', row.id).executeTakeFirstOrThrow();
+    const full = await db
+      .selectFrom('agreements')
+      .select('document')
+      .where('workspace_id', '=', workspaceId)
+      .where('id', '=', row.id)
+      .executeTakeFirstOrThrow();
     document = full.document as unknown as AgreementDocument;
     if (activeDocuments.size >= 1000) activeDocuments.clear();
     activeDocuments.set(row.id, document);
