@@ -431,6 +431,9 @@ async function reassign(
   if (opts.assignTo && opts.assignTo === handoff.assignee_id) throw invalid('body.userId', 'the handoff is already with this person');
   const agreement = await getEffectiveAgreement(trx, actor.workspaceId);
   const exclude = excludedBy(handoff);
+  // Take the routing lock before closing lowers the old assignee's open count: a transaction
+  // that held a person's row while waiting for the lock could deadlock with one routing to them.
+  await lockRouting(trx, actor.workspaceId);
   // The lead must be free of its open handoff before the next one can start.
   await closeHandoff(trx, actor, handoff, now, { status: 'reassigned', note: opts.note ?? null, reason_code: opts.reason });
   const { handoff: next } = await startHandoff(trx, actor, lead, agreement, now, {
