@@ -1,7 +1,7 @@
 import { type App, actorOf, commonErrors, type Deps, expectedVersion, idParams, page, setEtag } from '../../http/context.js';
-import { timelineEntry, timelineQuery } from '../leads/leads.routes.js';
+import { activityOut, timelineQuery } from '../activities/activities.schema.js';
+import { listActivities } from '../activities/activities.service.js';
 import { mergeBody } from '../leads/leads.schema.js';
-import { timeline } from '../leads/leads.service.js';
 import { accountOut, createAccountBody, listAccountsQuery, presentAccount, updateAccountBody } from './accounts.schema.js';
 import { createAccount, getAccount, listAccounts, mergeAccounts, updateAccount } from './accounts.service.js';
 
@@ -52,11 +52,11 @@ export async function accountsRoutes(app: App, deps: Deps): Promise<void> {
 
   app.get(
     '/api/accounts/:id/timeline',
-    { schema: { tags, params: idParams, querystring: timelineQuery, response: { 200: page(timelineEntry), ...commonErrors } } },
+    { schema: { tags, params: idParams, querystring: timelineQuery, response: { 200: page(activityOut), ...commonErrors } } },
     async (request) => {
       const actor = actorOf(request);
       await getAccount(deps, actor, request.params.id);
-      return timeline(deps, actor, { accountId: request.params.id }, request.query);
+      return listActivities(deps.db, actor, { ...request.query, accountId: request.params.id });
     },
   );
 }

@@ -1,21 +1,9 @@
 import { z } from 'zod';
 import { type App, actorOf, commonErrors, type Deps, expectedVersion, idParams, page, setEtag } from '../../http/context.js';
+import { activityOut, timelineQuery } from '../activities/activities.schema.js';
+import { listActivities } from '../activities/activities.service.js';
 import { createLeadBody, handBackBody, leadOut, listLeadsQuery, mergeBody, noteBody, presentLead, stageBody, updateLeadBody } from './leads.schema.js';
-import { addLeadNote, createLead, getLead, handBackLead, listLeads, mergeLeads, moveLeadStage, timeline, updateLead } from './leads.service.js';
-
-export const timelineEntry = z.object({
-  id: z.string(),
-  at: z.string(),
-  kind: z.string(),
-  actorId: z.string().nullable(),
-  actorType: z.string(),
-  leadId: z.string().nullable(),
-  accountId: z.string().nullable(),
-  dealId: z.string().nullable(),
-  handoffId: z.string().nullable(),
-  data: z.record(z.string(), z.unknown()),
-});
-export const timelineQuery = z.object({ cursor: z.string().max(400).optional(), limit: z.coerce.number().int().min(1).max(500).default(100) });
+import { addLeadNote, createLead, getLead, handBackLead, listLeads, mergeLeads, moveLeadStage, updateLead } from './leads.service.js';
 
 const tags = ['leads'];
 
@@ -143,13 +131,13 @@ export async function leadsRoutes(app: App, deps: Deps): Promise<void> {
         summary: 'Everything that happened to the lead, newest first',
         params: idParams,
         querystring: timelineQuery,
-        response: { 200: page(timelineEntry), ...commonErrors },
+        response: { 200: page(activityOut), ...commonErrors },
       },
     },
     async (request) => {
       const actor = actorOf(request);
       await getLead(deps, actor, request.params.id);
-      return timeline(deps, actor, { leadId: request.params.id }, request.query);
+      return listActivities(deps.db, actor, { ...request.query, leadId: request.params.id });
     },
   );
 }
