@@ -1,6 +1,7 @@
 import pino from 'pino';
 import { demoSignIns, seedDemo } from '../demo/seed.js';
 import { buildServer } from '../http/server.js';
+import { EmbeddedMaintenance } from '../jobs/maintenance.js';
 import { Sweeper } from '../jobs/sweeper.js';
 import { systemClock } from '../lib/clock.js';
 import { openMigrated } from './runtime.js';
@@ -17,6 +18,10 @@ export async function serve(opts: { demo: boolean }): Promise<void> {
   const app = await buildServer({ config, database, logger: true });
   const sweeper = new Sweeper(database.db, systemClock, config.sweepIntervalMs, log);
   sweeper.start();
+  const maintenance = database.kind === 'embedded' ? new EmbeddedMaintenance(database.db, 30 * 60_000, log) : undefined;
+  // Fresh statistics after a bulk seed, then every half hour.
+  if (maintenance && opts.demo && fresh) await maintenance.runOnce();
+  maintenance?.start();
   await app.listen({ port: config.port, host: config.host });
   const where = config.databaseUrl ? 'PostgreSQL' : `the embedded database in ${config.dataDir}`;
   console.log(`\nTandem is running at http://localhost:${config.port} on ${where}.`);
@@ -28,6 +33,7 @@ export async function serve(opts: { demo: boolean }): Promise<void> {
     stopping = true;
     console.log(`\n${signal}: stopping...`);
     await sweeper.stop();
+    await maintenance?.stop();
     await app.close();
     await database.close();
     process.exit(0);
