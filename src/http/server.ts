@@ -49,7 +49,7 @@ export async function buildServer(opts: ServerOptions): Promise<App> {
         title: 'Tandem API',
         version: '0.1.0',
         description:
-          'One lead lifecycle for marketing and sales. Authenticate with the session cookie from POST /api/auth/login, or with "Authorization: Bearer <API key>". Errors are { "error": { "code", "message", "details" } }.',
+          'One lead lifecycle for marketing and sales. Authenticate with the session cookie from POST /api/auth/login, or with `Authorization: Bearer <API key>` (create one with POST /api/api-keys). Errors are `{ "error": { "code", "message", "details" } }`.',
       },
       components: {
         securitySchemes: {
