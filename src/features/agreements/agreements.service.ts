@@ -25,14 +25,15 @@ export interface EffectiveAgreement {
 // small columns instead of fetching and parsing the whole document.
 const activeDocuments = new Map<string, AgreementDocument>();
 
-/** The agreement in force: the active signed version, or the built-in default, unsigned. */
-export async function getEffectiveAgreement(db: Kysely<DB>, workspaceId: string): Promise<EffectiveAgreement> {
-  const row = await db
-    .selectFrom('agreements')
-    .select(['id', 'version'])
-    .where('workspace_id', '=', workspaceId)
-    .where('status', '=', 'active')
-    .executeTakeFirst();
+/**
+ * The agreement in force: the active signed version, or the built-in default, unsigned.
+ * A caller that already read which version is active (`known`) saves the lookup.
+ */
+export async function getEffectiveAgreement(db: Kysely<DB>, workspaceId: string, known?: { id: string; version: number } | null): Promise<EffectiveAgreement> {
+  const row =
+    known !== undefined
+      ? known
+      : await db.selectFrom('agreements').select(['id', 'version']).where('workspace_id', '=', workspaceId).where('status', '=', 'active').executeTakeFirst();
   if (!row) return { version: 0, id: null, signed: false, document: DEFAULT_AGREEMENT };
   let document = activeDocuments.get(row.id);
   if (!document) {

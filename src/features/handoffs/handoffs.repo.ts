@@ -80,6 +80,49 @@ export async function loadRoutingFacts(db: Kysely<DB>, lead: Lead): Promise<Rout
   };
 }
 
+/**
+ * Lock a lead and read, in the same statement, what a stage move needs next: its account's
+ * routing facts and which agreement version is active. The hot path of a handoff saves two
+ * round trips this way.
+ */
+export async function lockLeadForMove(
+  db: Kysely<DB>,
+  workspaceId: string,
+  id: string,
+): Promise<{ lead: Lead; facts: RoutingFacts; agreement: { id: string; version: number } | null } | undefined> {
+  const row = await db
+    .selectFrom('leads as l')
+    .leftJoin('accounts as a', (j) => j.onRef('a.workspace_id', '=', 'l.workspace_id').onRef('a.id', '=', 'l.account_id'))
+    .selectAll('l')
+    .select((eb) => [
+      'a.id as account_found',
+      'a.country as account_country',
+      'a.region as account_region',
+      'a.industry as account_industry',
+      'a.employees as account_employees',
+      'a.owner_id as account_owner_id',
+      eb.selectFrom('agreements as g').select('g.id').where('g.workspace_id', '=', workspaceId).where('g.status', '=', 'active').as('agreement_id'),
+      eb.selectFrom('agreements as g').select('g.version').where('g.workspace_id', '=', workspaceId).where('g.status', '=', 'active').as('agreement_version'),
+    ])
+    .where('l.workspace_id', '=', workspaceId)
+    .where('l.id', '=', id)
+    .forUpdate('l')
+    .executeTakeFirst();
+  if (!row) return undefined;
+  const { account_found, account_country, account_region, account_industry, account_employees, account_owner_id, agreement_id, agreement_version, ...lead } =
+    row;
+  return {
+    lead,
+    facts: {
+      lead: { country: lead.country, persona: lead.persona },
+      account: account_found
+        ? { country: account_country, region: account_region, industry: account_industry, employees: account_employees, ownerId: account_owner_id }
+        : null,
+    },
+    agreement: agreement_id && agreement_version != null ? { id: agreement_id, version: agreement_version } : null,
+  };
+}
+
 /** Record an assignment; `count` is the person's new total, which may jump ahead to forgive a backlog. */
 export function upsertPoolCount(db: Kysely<DB>, workspaceId: string, pool: string, userId: string, count: number) {
   return db

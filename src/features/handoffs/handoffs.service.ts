@@ -3,7 +3,7 @@ import type { DB, Handoff, Lead, Timer } from '../../db/schema.js';
 import { writeTogether } from '../../db/together.js';
 import { type Actor, systemActor } from '../../domain/access.js';
 import { type AgreementDocument, findReason, stageByKey, stageWithRole } from '../../domain/agreement.js';
-import { type Candidate, type RouteDecision, routeLead } from '../../domain/routing.js';
+import { type Candidate, type RouteDecision, type RoutingFacts, routeLead } from '../../domain/routing.js';
 import { firstContactDue, planHandoffClock } from '../../domain/sla.js';
 import type { Clock } from '../../lib/clock.js';
 import { AppError, invalid, notFound } from '../../lib/errors.js';
@@ -44,11 +44,11 @@ export async function startHandoff(
   lead: Lead,
   agreement: EffectiveAgreement,
   now: Date,
-  opts: { fromStage: string; previous?: Handoff; exclude?: ReadonlySet<string>; assignTo?: string },
+  opts: { fromStage: string; previous?: Handoff; exclude?: ReadonlySet<string>; assignTo?: string; facts?: RoutingFacts },
 ): Promise<{ handoff: Handoff; lead: Lead }> {
   const doc = agreement.document;
   const ws = actor.workspaceId;
-  let { decision, people } = await decideRoute(trx, ws, lead, doc, now, opts.exclude);
+  let { decision, people } = await decideRoute(trx, ws, lead, doc, now, opts.exclude, opts.facts);
   if (opts.assignTo) {
     const person = people.find((p) => p.id === opts.assignTo);
     if (!person?.active || person.team !== 'sales') throw invalid('body.userId', 'not an active member of the sales team');
@@ -159,8 +159,9 @@ async function decideRoute(
   doc: AgreementDocument,
   now: Date,
   exclude?: ReadonlySet<string>,
+  known?: RoutingFacts,
 ): Promise<{ decision: RouteDecision; people: Candidate[] }> {
-  const facts = await loadRoutingFacts(trx, lead);
+  const facts = known ?? (await loadRoutingFacts(trx, lead));
   // The lock is its own statement: a query that waited for it inside would read an old snapshot.
   await lockRouting(trx, ws);
   const { people, poolCounts } = await loadCandidates(trx, ws, now);

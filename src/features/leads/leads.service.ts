@@ -9,7 +9,7 @@ import { AppError, invalid, notFound } from '../../lib/errors.js';
 import { uuidv7 } from '../../lib/ids.js';
 import { type ActivityInput, recordActivities, recordActivity } from '../activities/activities.repo.js';
 import { getEffectiveAgreement } from '../agreements/agreements.service.js';
-import { cancelTimers, lockLead } from '../handoffs/handoffs.repo.js';
+import { cancelTimers, lockLead, lockLeadForMove } from '../handoffs/handoffs.repo.js';
 import { requireReason, scheduleNurtureEnd, startHandoff } from '../handoffs/handoffs.service.js';
 import type { CreateLeadInput, ListLeadsQuery, UpdateLeadInput } from './leads.schema.js';
 
@@ -210,10 +210,11 @@ export async function moveLeadStage(
 ): Promise<Lead> {
   return deps.db.transaction().execute(async (trx) => {
     const now = deps.clock.now();
-    const lead = await lockLead(trx, actor.workspaceId, id);
-    if (!lead) throw notFound('Lead');
+    const locked = await lockLeadForMove(trx, actor.workspaceId, id);
+    if (!locked) throw notFound('Lead');
+    const { lead, facts } = locked;
     if (input.version !== undefined) assertVersion(lead.version, input.version, 'lead');
-    const agreement = await getEffectiveAgreement(trx, actor.workspaceId);
+    const agreement = await getEffectiveAgreement(trx, actor.workspaceId, locked.agreement);
     const doc = agreement.document;
     const check = checkStageMove(doc, actor.team, lead.stage, input.stage);
     if (!check.ok) {
@@ -224,7 +225,7 @@ export async function moveLeadStage(
       throw new AppError('forbidden', 'This lead is owned by another rep; ask the sales lead to move it');
     }
     if (check.to.role === 'handoff') {
-      return (await startHandoff(trx, actor, lead, agreement, now, { fromStage: lead.stage })).lead;
+      return (await startHandoff(trx, actor, lead, agreement, now, { fromStage: lead.stage, facts })).lead;
     }
     let reasonCode: string | null = null;
     if (check.to.role === 'disqualified') {
