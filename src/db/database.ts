@@ -1,8 +1,7 @@
-import { mkdirSync } from 'node:fs';
-import { PGlite } from '@electric-sql/pglite';
 import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import { PGliteDialect } from './pglite-dialect.js';
+import { PGliteSession } from './pglite-session.js';
 import type { DB } from './schema.js';
 
 export type DatabaseKind = 'embedded' | 'postgres';
@@ -22,7 +21,6 @@ export interface DatabaseOptions {
 }
 
 const INT8 = 20;
-const NUMERIC = 1700;
 const DATE = 1082;
 
 // Both drivers return the same JavaScript types: counts as numbers, money as strings (exact),
@@ -44,12 +42,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
     return { db, kind: 'postgres', close: () => db.destroy() };
   }
-  const dataDir = options.dataDir ?? './.tandem';
-  if (!dataDir.startsWith('memory://')) mkdirSync(dataDir, { recursive: true });
-  const pglite = await PGlite.create(dataDir, {
-    parsers: { [INT8]: (v: string) => Number(v), [NUMERIC]: (v: string) => v, [DATE]: (v: string) => v },
-  });
-  await pglite.exec('SET work_mem = "64MB"');
-  const db = new Kysely<DB>({ dialect: new PGliteDialect(pglite) });
+  const client = await PGliteSession.open(options.dataDir ?? './.tandem');
+  const db = new Kysely<DB>({ dialect: new PGliteDialect(client) });
   return { db, kind: 'embedded', close: () => db.destroy() };
 }

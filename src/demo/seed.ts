@@ -1,6 +1,7 @@
 import type { Insertable, Kysely } from 'kysely';
 import type { AgreementsTable, DB, UsersTable } from '../db/schema.js';
 import type { AgreementDocument } from '../domain/agreement.js';
+import { forgetCredentials } from '../features/auth/credential-cache.js';
 import { recountOpenHandoffs } from '../features/handoffs/handoffs.repo.js';
 import type { Clock } from '../lib/clock.js';
 import { uuidv7 } from '../lib/ids.js';
@@ -186,6 +187,7 @@ export async function seedDemo(db: Kysely<DB>, clock: Clock, opts: SeedOptions =
   await db.transaction().execute(async (trx) => {
     // Every table hangs off the workspace (directly or through its users), so this clears the old demo.
     await trx.deleteFrom('workspaces').where('slug', '=', DEMO_SLUG).execute();
+    forgetCredentials();
     log('removed the previous demo workspace, if any');
     await trx
       .insertInto('workspaces')

@@ -6,6 +6,7 @@ import { AppError, notFound } from '../../lib/errors.js';
 import { uuidv7 } from '../../lib/ids.js';
 import { newToken, sha256, verifyPassword } from '../../lib/secrets.js';
 import { recordActivity } from '../activities/activities.repo.js';
+import { cachedActor, forgetCredentials, rememberActor } from './credential-cache.js';
 
 export interface Deps {
   db: Kysely<DB>;
@@ -77,6 +78,7 @@ export async function signOut(deps: Deps, cookieValue: string): Promise<void> {
   const [workspaceId, token] = cookieValue.split('.');
   if (!workspaceId || !token) return;
   await deps.db.deleteFrom('sessions').where('workspace_id', '=', workspaceId).where('token_hash', '=', sha256(token)).execute();
+  forgetCredentials();
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -84,16 +86,24 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 export async function actorForSession(deps: Deps, cookieValue: string): Promise<Actor | null> {
   const [workspaceId, token] = cookieValue.split('.');
   if (!workspaceId || !token || !UUID.test(workspaceId)) return null;
+  const hash = sha256(token);
+  const now = deps.clock.now();
+  const cached = cachedActor(`s:${workspaceId}:${hash}`, now);
+  if (cached) return cached;
   const user = await deps.db
     .selectFrom('sessions')
     .innerJoin('users', (j) => j.onRef('users.workspace_id', '=', 'sessions.workspace_id').onRef('users.id', '=', 'sessions.user_id'))
     .selectAll('users')
+    .select('sessions.expires_at')
     .where('sessions.workspace_id', '=', workspaceId)
-    .where('sessions.token_hash', '=', sha256(token))
-    .where('sessions.expires_at', '>', deps.clock.now())
+    .where('sessions.token_hash', '=', hash)
+    .where('sessions.expires_at', '>', now)
     .where('users.active', '=', true)
     .executeTakeFirst();
-  return user ? actorFromUser(user, 'session') : null;
+  if (!user) return null;
+  const actor = actorFromUser(user, 'session');
+  rememberActor(`s:${workspaceId}:${hash}`, actor, user.expires_at);
+  return actor;
 }
 
 /** API keys look like `tdm_<workspace id without dashes>_<secret>`, so lookup stays in one workspace. */
@@ -102,13 +112,16 @@ export async function actorForApiKey(deps: Deps, key: string): Promise<Actor | n
   if (!m?.[1]) return null;
   const hex = m[1];
   const workspaceId = `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+  const hash = sha256(key);
+  const cached = cachedActor(`k:${hash}`, deps.clock.now());
+  if (cached) return cached;
   const row = await deps.db
     .selectFrom('api_keys')
     .innerJoin('users', (j) => j.onRef('users.workspace_id', '=', 'api_keys.workspace_id').onRef('users.id', '=', 'api_keys.user_id'))
     .selectAll('users')
     .select(['api_keys.id as key_id', 'api_keys.last_used_at'])
     .where('api_keys.workspace_id', '=', workspaceId)
-    .where('api_keys.key_hash', '=', sha256(key))
+    .where('api_keys.key_hash', '=', hash)
     .where('api_keys.revoked_at', 'is', null)
     .where('users.active', '=', true)
     .executeTakeFirst();
@@ -118,7 +131,9 @@ export async function actorForApiKey(deps: Deps, key: string): Promise<Actor | n
   if (!row.last_used_at || now.getTime() - row.last_used_at.getTime() > 60_000) {
     await deps.db.updateTable('api_keys').set({ last_used_at: now }).where('workspace_id', '=', workspaceId).where('id', '=', row.key_id).execute();
   }
-  return actorFromUser(row, 'api_key');
+  const actor = actorFromUser(row, 'api_key');
+  rememberActor(`k:${hash}`, actor);
+  return actor;
 }
 
 export interface ApiKeyView {
@@ -194,4 +209,5 @@ export async function revokeApiKey(deps: Deps, actor: Actor, id: string): Promis
       .execute();
     await recordActivity(trx, actor, { kind: 'api_key.revoked', at: now, data: { keyId: id } });
   });
+  forgetCredentials();
 }

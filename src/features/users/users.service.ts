@@ -7,6 +7,7 @@ import { AppError, notFound } from '../../lib/errors.js';
 import { uuidv7 } from '../../lib/ids.js';
 import { hashPassword } from '../../lib/secrets.js';
 import { recordActivity } from '../activities/activities.repo.js';
+import { forgetCredentials } from '../auth/credential-cache.js';
 import { type CreateUserInput, createUserBody, type updateUserBody } from './users.schema.js';
 
 export interface Deps {
@@ -62,7 +63,7 @@ export async function updateUser(deps: Deps, actor: Actor, id: string, input: z.
   assertAdmin(actor);
   await getUser(deps, actor, id);
   const now = deps.clock.now();
-  return deps.db.transaction().execute(async (trx) => {
+  const updated = await deps.db.transaction().execute(async (trx) => {
     const user = await trx
       .updateTable('users')
       .set({
@@ -89,4 +90,7 @@ export async function updateUser(deps: Deps, actor: Actor, id: string, input: z.
     });
     return user;
   });
+  // A change of team, level or activity applies to the next request, not after a cache expires.
+  forgetCredentials();
+  return updated;
 }

@@ -1,0 +1,72 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PGliteSession, toText } from './pglite-session.js';
+
+describe('the embedded database session', () => {
+  let session: PGliteSession;
+  beforeAll(async () => {
+    session = await PGliteSession.open('memory://');
+    await session.query(
+      'CREATE TABLE t (id int PRIMARY KEY, name text UNIQUE, at timestamptz, ok boolean, tags text[], doc jsonb, blob bytea, amount numeric, day date)',
+      [],
+    );
+  });
+  afterAll(() => session.close());
+
+  const insert = 'INSERT INTO t (id, name, at, ok, tags, doc, blob, amount, day) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)';
+  const at = new Date('2026-03-01T12:34:56.789Z');
+
+  it('sends every kind of parameter as text and reads each column back in its JavaScript type', async () => {
+    const tags = ['plain', 'with "quotes"', 'back\\slash', 'comma, space', ''];
+    const doc = { a: [1, 2], b: 'ü' };
+    const values = [1, 'Zoë', at, true, tags, doc, new Uint8Array([0, 255, 16]), '12345678901234567890.25', '2026-02-28'];
+    const inserted = await session.query(insert, values.map(toText));
+    expect(inserted.affected).toBe(1n);
+    const { rows } = await session.query('SELECT * FROM t WHERE id = $1', ['1']);
+    expect(rows).toHaveLength(1);
+    const row = rows[0] as Record<string, unknown>;
+    expect(row.name).toBe('Zoë');
+    expect((row.at as Date).toISOString()).toBe(at.toISOString());
+    expect(row.ok).toBe(true);
+    expect(row.tags).toEqual(tags);
+    expect(row.doc).toEqual(doc);
+    expect(row.amount).toBe('12345678901234567890.25');
+    expect(row.day).toBe('2026-02-28');
+    const hex = await session.query("SELECT encode(blob, 'hex') AS h FROM t WHERE id = 1", []);
+    expect(hex.rows[0]?.h).toBe('00ff10');
+  });
+
+  it('returns nulls, empty results and counts of changed rows', async () => {
+    await session.query(insert, ['2', null, null, null, null, null, null, null, null]);
+    const { rows } = await session.query('SELECT name, tags FROM t WHERE id = $1', ['2']);
+    expect(rows).toEqual([{ name: null, tags: null }]);
+    expect((await session.query('SELECT * FROM t WHERE id = $1', ['999'])).rows).toEqual([]);
+    const updated = await session.query('UPDATE t SET ok = $1 WHERE id IN (1, 2)', ['false']);
+    expect(updated.affected).toBe(2n);
+  });
+
+  it('reports a database error with its code and constraint, and goes on working', async () => {
+    const duplicate = session.query(insert, ['3', 'Zoë', null, null, null, null, null, null, null]);
+    await expect(duplicate).rejects.toMatchObject({ code: '23505', constraint: 't_name_key' });
+    await expect(session.query('SELECT nope FROM t', [])).rejects.toMatchObject({ code: '42703', message: expect.stringContaining('nope') });
+    await expect(session.query('SELECT $1::int', ['not a number'])).rejects.toMatchObject({ code: '22P02' });
+    expect((await session.query('SELECT count(*)::int AS n FROM t', [])).rows[0]?.n).toBe(2);
+  });
+
+  it('keeps answering correctly while prepared statements are reused and evicted', async () => {
+    // More distinct statements than the prepared set holds, each run several times.
+    for (let round = 0; round < 3; round++) {
+      for (let k = 0; k < 300; k++) {
+        const { rows } = await session.query(`SELECT $1::int + ${k} AS v`, [String(round)]);
+        expect(rows[0]?.v).toBe(round + k);
+      }
+    }
+  });
+
+  it('rolls back a transaction that failed part-way', async () => {
+    await session.query('BEGIN', []);
+    await session.query(insert, ['10', 'inside', null, null, null, null, null, null, null]);
+    await expect(session.query(insert, ['10', 'again', null, null, null, null, null, null, null])).rejects.toMatchObject({ code: '23505' });
+    await session.query('ROLLBACK', []);
+    expect((await session.query('SELECT count(*)::int AS n FROM t WHERE id = 10', [])).rows[0]?.n).toBe(0);
+  });
+});
