@@ -17,6 +17,7 @@ const schema = z.object({
   TANDEM_SECURE_COOKIES: bool.optional(),
   TANDEM_SESSION_DAYS: z.coerce.number().int().min(1).max(365).default(14),
   TANDEM_DB_POOL: z.coerce.number().int().min(1).max(100).default(10),
+  TANDEM_INGEST_QUEUE: z.coerce.number().int().min(1).default(50_000),
   NODE_ENV: z.string().optional(),
 });
 
@@ -32,6 +33,8 @@ export interface Config {
   secureCookies: boolean;
   sessionDays: number;
   dbPoolSize: number;
+  /** Tracking events waiting to be written beyond which the tracking API answers 429. */
+  ingestQueue: number;
 }
 
 /** Read the environment once; every problem is listed together so one restart fixes them all. */
@@ -53,5 +56,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     secureCookies: e.TANDEM_SECURE_COOKIES ?? e.NODE_ENV === 'production',
     sessionDays: e.TANDEM_SESSION_DAYS,
     dbPoolSize: e.TANDEM_DB_POOL,
+    ingestQueue: e.TANDEM_INGEST_QUEUE,
   });
 }

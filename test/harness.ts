@@ -150,7 +150,7 @@ export async function setup(opts: { clock?: ManualClock; start?: string } = {}):
 /** Counts rows of a table in one workspace: tests use it to prove a rejected request wrote nothing. */
 export async function countRows(
   ctx: Ctx,
-  table: 'leads' | 'accounts' | 'deals' | 'handoffs' | 'activities' | 'agreements' | 'timers' | 'notifications',
+  table: 'leads' | 'accounts' | 'deals' | 'handoffs' | 'activities' | 'agreements' | 'timers' | 'notifications' | 'events' | 'identities',
 ): Promise<number> {
   const row = await ctx.database.db
     .selectFrom(table)

@@ -219,6 +219,46 @@ export interface RoutingCountersTable {
   assigned: Defaulted<number>;
 }
 
+export type EventType = 'identify' | 'track' | 'page' | 'screen' | 'group' | 'alias';
+
+export interface WriteKeysTable {
+  workspace_id: string;
+  id: string;
+  key: string;
+  name: string;
+  created_by: string | null;
+  created_at: Date;
+  revoked_at: Date | null;
+}
+
+export interface EventsTable {
+  workspace_id: string;
+  id: string;
+  message_id: string;
+  type: EventType;
+  name: string | null;
+  anonymous_id: string | null;
+  user_id: string | null;
+  group_id: string | null;
+  lead_id: string | null;
+  account_id: string | null;
+  at: Date;
+  received_at: Date;
+  properties: Json;
+  context: Json;
+  campaign: ColumnType<Record<string, unknown> | null, string | null | undefined, string | null>;
+}
+
+export interface IdentitiesTable {
+  workspace_id: string;
+  kind: 'anonymous' | 'user' | 'group';
+  value: string;
+  lead_id: string | null;
+  account_id: string | null;
+  created_at: Date;
+  updated_at: Date;
+}
+
 export interface DB {
   workspaces: WorkspacesTable;
   users: UsersTable;
@@ -234,6 +274,9 @@ export interface DB {
   timers: TimersTable;
   notifications: NotificationsTable;
   routing_counters: RoutingCountersTable;
+  write_keys: WriteKeysTable;
+  events: EventsTable;
+  identities: IdentitiesTable;
 }
 
 export type User = Selectable<UsersTable>;
@@ -247,3 +290,5 @@ export type AgreementRow = Selectable<AgreementsTable>;
 export type Handoff = Selectable<HandoffsTable>;
 export type Timer = Selectable<TimersTable>;
 export type Notification = Selectable<NotificationsTable>;
+export type WriteKey = Selectable<WriteKeysTable>;
+export type TrackedEvent = Selectable<EventsTable>;

@@ -27,7 +27,10 @@ export function installAuth(app: App, deps: Deps): void {
   });
 }
 
-/** Documentation and health carry no workspace data. Matched on the route, so a query string does not matter. */
+/**
+ * Documentation and health carry no workspace data, and the tracking API takes write keys
+ * instead. Matched on the route, so a query string does not matter.
+ */
 function isPublicPath(url: string): boolean {
-  return url === '/health' || url === '/api/openapi.json' || url === '/docs' || url.startsWith('/docs/');
+  return url === '/health' || url === '/api/openapi.json' || url === '/docs' || url.startsWith('/docs/') || url.startsWith('/v1/');
 }

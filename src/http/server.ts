@@ -15,6 +15,8 @@ import { dealsRoutes } from '../features/deals/deals.routes.js';
 import { handoffsRoutes } from '../features/handoffs/handoffs.routes.js';
 import { leadsRoutes } from '../features/leads/leads.routes.js';
 import { notificationsRoutes } from '../features/notifications/notifications.routes.js';
+import { Ingestor } from '../features/tracking/tracking.ingest.js';
+import { trackingRoutes } from '../features/tracking/tracking.routes.js';
 import { usersRoutes } from '../features/users/users.routes.js';
 import { type Clock, systemClock } from '../lib/clock.js';
 import { installAuth } from './auth.js';
@@ -104,6 +106,10 @@ export async function buildServer(opts: ServerOptions): Promise<App> {
   ]) {
     await routes(app, deps);
   }
+  // Tracking calls are committed in groups; closing the server first writes what is waiting.
+  const ingestor = new Ingestor(database.db, deps.clock, { maxQueuedEvents: config.ingestQueue });
+  await trackingRoutes(app, deps, ingestor);
+  app.addHook('onClose', async () => ingestor.flush());
   await app.ready();
   return app;
 }

@@ -1,0 +1,132 @@
+import type { Kysely } from 'kysely';
+import type { DB } from '../../db/schema.js';
+import type { Clock } from '../../lib/clock.js';
+import { AppError } from '../../lib/errors.js';
+import type { IncomingEvent } from './tracking.parse.js';
+import { type StoreResult, storeEvents } from './tracking.store.js';
+
+export interface IngestOptions {
+  /** Events waiting to be written beyond which requests get 429 (bounded memory, honest back-pressure). */
+  maxQueuedEvents: number;
+  /** Events written together in one transaction at most. */
+  maxGroupEvents: number;
+}
+
+export const DEFAULT_INGEST: IngestOptions = { maxQueuedEvents: 50_000, maxGroupEvents: 5_000 };
+
+interface Waiting {
+  workspaceId: string;
+  events: readonly IncomingEvent[];
+  resolve: (r: StoreResult) => void;
+  reject: (e: unknown) => void;
+}
+
+/**
+ * Group commit for the tracking API. Requests that arrive while a transaction is being written
+ * wait and are written together in the next one, so the cost of a commit is shared by every
+ * request in it; each request is answered only after its events are committed. Should a group
+ * fail, its requests are written one by one, so one request's problem is its own.
+ */
+export class Ingestor {
+  readonly #db: Kysely<DB>;
+  readonly #clock: Clock;
+  readonly #opts: IngestOptions;
+  #queue: Waiting[] = [];
+  #queued = 0;
+  #writing: Promise<void> | null = null;
+
+  constructor(db: Kysely<DB>, clock: Clock, opts: Partial<IngestOptions> = {}) {
+    this.#db = db;
+    this.#clock = clock;
+    this.#opts = { ...DEFAULT_INGEST, ...opts };
+  }
+
+  /** Events waiting to be written. */
+  get queued(): number {
+    return this.#queued;
+  }
+
+  /** Store the events of one request; resolves once they are committed. */
+  submit(workspaceId: string, events: readonly IncomingEvent[]): Promise<StoreResult> {
+    if (events.length === 0) return Promise.resolve({ stored: 0, duplicates: 0 });
+    if (this.#queued > 0 && this.#queued + events.length > this.#opts.maxQueuedEvents) {
+      throw new AppError('rate_limited', `Tandem is writing ${this.#queued} events already; retry in a second`, { retryAfterSeconds: 1 });
+    }
+    const done = new Promise<StoreResult>((resolve, reject) => this.#queue.push({ workspaceId, events, resolve, reject }));
+    this.#queued += events.length;
+    this.#writing ??= this.#drain();
+    return done;
+  }
+
+  /** Wait until everything submitted so far is written (for shutdown). */
+  async flush(): Promise<void> {
+    while (this.#writing) await this.#writing;
+  }
+
+  async #drain(): Promise<void> {
+    // Let the requests that arrived in this tick join the first group.
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    try {
+      while (this.#queue.length) {
+        const group: Waiting[] = [];
+        let size = 0;
+        while (this.#queue.length && (group.length === 0 || size + (this.#queue[0] as Waiting).events.length <= this.#opts.maxGroupEvents)) {
+          const next = this.#queue.shift() as Waiting;
+          group.push(next);
+          size += next.events.length;
+        }
+        await this.#write(group);
+        this.#queued -= size;
+      }
+    } finally {
+      this.#writing = null;
+    }
+  }
+
+  async #write(group: Waiting[]): Promise<void> {
+    try {
+      const results = await this.#commit(group);
+      for (const [i, w] of group.entries()) w.resolve(results[i] as StoreResult);
+    } catch (error) {
+      if (group.length === 1) {
+        (group[0] as Waiting).reject(error);
+        return;
+      }
+      for (const w of group) {
+        try {
+          w.resolve(((await this.#commit([w])) as StoreResult[])[0] as StoreResult);
+        } catch (own) {
+          w.reject(own);
+        }
+      }
+    }
+  }
+
+  /** One transaction for the whole group: per workspace, one set of statements for all its events. */
+  async #commit(group: Waiting[]): Promise<StoreResult[]> {
+    return this.#db.transaction().execute(async (trx) => {
+      const now = this.#clock.now();
+      const byWorkspace = new Map<string, Waiting[]>();
+      for (const w of group) byWorkspace.set(w.workspaceId, [...(byWorkspace.get(w.workspaceId) ?? []), w]);
+      const results = new Map<Waiting, StoreResult>();
+      for (const [workspaceId, waiting] of byWorkspace) {
+        const fresh = await storeEvents(
+          trx,
+          workspaceId,
+          waiting.flatMap((w) => w.events),
+          now,
+        );
+        // Each request learns how many of its own events were new; a messageId sent twice
+        // (within a request or by two requests in one group) counts as stored once.
+        for (const w of waiting) {
+          let stored = 0;
+          for (const e of w.events) {
+            if (fresh.delete(e.messageId)) stored += 1;
+          }
+          results.set(w, { stored, duplicates: w.events.length - stored });
+        }
+      }
+      return group.map((w) => results.get(w) as StoreResult);
+    });
+  }
+}
