@@ -191,7 +191,12 @@ describe('the tracking API', () => {
     expect((await leadByEmail('lin@acme-rockets.example'))?.account_id).toBe(account.id);
     // A second group call with new traits updates the same account.
     await send('/v1/g', { ...group, traits: { employees: 450 }, messageId: mid('g') });
-    const again = await ctx.database.db.selectFrom('accounts').select(['employees']).where('workspace_id', '=', ctx.workspace.id).where('id', '=', account.id).executeTakeFirstOrThrow();
+    const again = await ctx.database.db
+      .selectFrom('accounts')
+      .select(['employees'])
+      .where('workspace_id', '=', ctx.workspace.id)
+      .where('id', '=', account.id)
+      .executeTakeFirstOrThrow();
     expect(again.employees).toBe(450);
   });
 
@@ -250,7 +255,13 @@ describe('bad input', () => {
     expect(error.details.problems[0]).toMatchObject({ index: 0, path: 'batch[0]' });
     const many = Array.from({ length: 2501 }, (_, i) => ({ type: 'track', event: 'E', anonymousId: 'x', messageId: `many-${i}` }));
     expect((await rejected('/v1/batch', { batch: many })).details.problems[0].path).toBe('batch');
-    const heavy = Array.from({ length: 20 }, (_, i) => ({ type: 'track', event: 'E', anonymousId: 'x', properties: { blob: 'y'.repeat(30 * 1024) }, messageId: `heavy-${i}` }));
+    const heavy = Array.from({ length: 20 }, (_, i) => ({
+      type: 'track',
+      event: 'E',
+      anonymousId: 'x',
+      properties: { blob: 'y'.repeat(30 * 1024) },
+      messageId: `heavy-${i}`,
+    }));
     expect((await rejected('/v1/batch', { batch: heavy })).message).toMatch(/500 KB/);
   });
 });
@@ -260,7 +271,8 @@ describe('payloads from Segment’s own testers', () => {
     const payloads: unknown[] = [];
     const fixtures = join(DATA, 'segment-fixtures', 'fixtures');
     for (const dir of readdirSync(fixtures)) {
-      for (const file of readdirSync(join(fixtures, dir))) payloads.push(JSON.parse(readFileSync(join(fixtures, dir, file), 'utf8').replaceAll('{{id}}', mid('fx'))));
+      for (const file of readdirSync(join(fixtures, dir)))
+        payloads.push(JSON.parse(readFileSync(join(fixtures, dir, file), 'utf8').replaceAll('{{id}}', mid('fx'))));
     }
     const templates = join(DATA, 'segment-templates', 'templates');
     let i = 0;
@@ -289,10 +301,17 @@ describe('back-pressure', () => {
   it('answers 429 with Retry-After when more is waiting than the queue holds', async () => {
     const app = await buildServer({ config: loadConfig({ TANDEM_DATA_DIR: 'memory://', TANDEM_INGEST_QUEUE: '5' }), database: ctx.database, clock: ctx.clock });
     try {
-      const batch = (k: number) => ({ batch: Array.from({ length: 4 }, (_, i) => ({ type: 'track', event: 'Load', anonymousId: 'q', messageId: `${mid('q')}-${k}-${i}` })) });
+      const batch = (k: number) => ({
+        batch: Array.from({ length: 4 }, (_, i) => ({ type: 'track', event: 'Load', anonymousId: 'q', messageId: `${mid('q')}-${k}-${i}` })),
+      });
       const results = await Promise.all(
         Array.from({ length: 6 }, (_, k) =>
-          app.inject({ method: 'POST', url: '/v1/batch', headers: { 'content-type': 'application/json', ...basic(writeKey) }, payload: JSON.stringify(batch(k)) }),
+          app.inject({
+            method: 'POST',
+            url: '/v1/batch',
+            headers: { 'content-type': 'application/json', ...basic(writeKey) },
+            payload: JSON.stringify(batch(k)),
+          }),
         ),
       );
       const limited = results.filter((r) => r.statusCode === 429);
