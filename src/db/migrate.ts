@@ -2,6 +2,7 @@ import { type Kysely, type Migration, type MigrationProvider, Migrator } from 'k
 import * as foundation from './migrations/001_foundation.js';
 import * as openHandoffCounts from './migrations/002_open_handoff_counts.js';
 import * as tracking from './migrations/003_tracking.js';
+import * as scoring from './migrations/004_scoring.js';
 import type { DB } from './schema.js';
 
 /** Migrations ship inside the code, in order; the file names are their stable keys. */
@@ -9,6 +10,7 @@ const migrations: Record<string, Migration> = {
   '001_foundation': foundation,
   '002_open_handoff_counts': openHandoffCounts,
   '003_tracking': tracking,
+  '004_scoring': scoring,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

@@ -103,6 +103,12 @@ export interface LeadsTable {
   version: Defaulted<number>;
   created_at: Date;
   updated_at: Date;
+  fit_score: Defaulted<number>;
+  interest_score: Defaulted<number>;
+  /** Interest as points weighted from a fixed epoch, so decay is one multiplication (see domain/scoring). */
+  interest_mass: Defaulted<number>;
+  score_class: ColumnType<string | null, string | null | undefined, string | null>;
+  scored_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
 }
 
 export interface DealsTable {
@@ -247,6 +253,41 @@ export interface EventsTable {
   properties: Json;
   context: Json;
   campaign: ColumnType<Record<string, unknown> | null, string | null | undefined, string | null>;
+  scored: Defaulted<boolean>;
+}
+
+export interface ScoringRulesTable {
+  workspace_id: string;
+  id: string;
+  version: number;
+  status: 'draft' | 'active' | 'superseded';
+  document: Json;
+  created_by: string | null;
+  created_at: Date;
+  updated_at: Date;
+  activated_by: string | null;
+  activated_at: Date | null;
+}
+
+export interface ScorePointsTable {
+  workspace_id: string;
+  lead_id: string;
+  rule_id: string;
+  event_id: string;
+  at: Date;
+  period: number;
+  points: number;
+}
+
+export interface ScoreHistoryTable {
+  workspace_id: string;
+  id: string;
+  lead_id: string;
+  at: Date;
+  fit: number;
+  interest: number;
+  class: string;
+  cause: string;
 }
 
 export interface IdentitiesTable {
@@ -277,6 +318,9 @@ export interface DB {
   write_keys: WriteKeysTable;
   events: EventsTable;
   identities: IdentitiesTable;
+  scoring_rules: ScoringRulesTable;
+  score_points: ScorePointsTable;
+  score_history: ScoreHistoryTable;
 }
 
 export type User = Selectable<UsersTable>;

@@ -1,7 +1,9 @@
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import type { FieldProblem } from '../lib/errors.js';
+import { pathOf } from '../lib/paths.js';
 import { parseDuration, validateCalendar } from './business-time.js';
+import { EVENT_TYPES, SCORE_CLASSES } from './scoring.js';
 
 /**
  * The handoff agreement: the document both team leads sign and the software enforces.
@@ -20,6 +22,8 @@ const duration = z.string().refine((v) => {
 
 export const STAGE_ROLES = ['entry', 'working', 'handoff', 'accepted', 'won', 'nurture', 'disqualified'] as const;
 export type StageRole = (typeof STAGE_ROLES)[number];
+/** Stages from which a rule may hand a lead to sales by itself: marketing still holds the lead. */
+export const AUTO_HANDOFF_ROLES: ReadonlySet<StageRole> = new Set<StageRole>(['entry', 'working', 'nurture']);
 export const PHASES = ['awareness', 'interest', 'consideration', 'intent', 'purchase', 'none'] as const;
 
 const stage = z.object({
@@ -56,6 +60,41 @@ const routingRule = z.object({
   pool: z.array(poolMember).min(1),
 });
 
+/**
+ * A rule that hands a lead to sales by itself. Every condition it gives must hold: the lead's
+ * class, a minimum fit or interest, or an event the lead has just done ("requests a demo").
+ */
+const autoCriterion = z
+  .object({
+    id: key,
+    label: z.string().min(1).max(120),
+    classes: z.array(z.enum(SCORE_CLASSES)).min(1).optional(),
+    minFit: z.number().optional(),
+    minInterest: z.number().optional(),
+    event: z
+      .object({
+        type: z.enum(EVENT_TYPES).optional(),
+        name: z.string().trim().min(1).max(200).optional(),
+        properties: z
+          .array(
+            z
+              .object({
+                key: z.string().regex(/^[A-Za-z0-9_$-]+(\.[A-Za-z0-9_$-]+)*$/, 'a property name, dotted for nested ones'),
+                op: z.enum(['equals', 'contains', 'oneOf']).default('equals'),
+                value: z.union([z.string().trim().min(1).max(200), z.array(z.string().trim().min(1).max(200)).min(1).max(50)]),
+              })
+              .strict(),
+          )
+          .max(10)
+          .optional(),
+      })
+      .strict()
+      .refine((e) => e.type !== undefined || e.name !== undefined, 'give the event type, its name, or both')
+      .optional(),
+  })
+  .strict()
+  .refine((c) => c.classes || c.minFit !== undefined || c.minInterest !== undefined || c.event, 'give at least one of classes, minFit, minInterest or event');
+
 const escalationStep = z.object({
   /** Share of the accept-or-reject time, e.g. 0.5 = half-way, 1 = the deadline. */
   at: z.number().positive().max(10),
@@ -74,11 +113,14 @@ export const agreementSchema = z
     }),
     handoff: z
       .object({
-        /** Manual: a marketer marks the lead as handed off. Scoring adds rules later. */
-        criteria: z.object({ manual: z.boolean().default(true) }).default({ manual: true }),
+        /**
+         * Manual: a marketer may mark a lead as handed off. Auto: rules on class, scores and
+         * events that hand a lead off by themselves, in the transaction that scores it.
+         */
+        criteria: z.object({ manual: z.boolean().default(true), auto: z.array(autoCriterion).max(50).default([]) }).default({ manual: true, auto: [] }),
         note: z.string().max(2000).optional(),
       })
-      .default({ criteria: { manual: true } }),
+      .default({ criteria: { manual: true, auto: [] } }),
     routing: z.object({
       accountOwnerFirst: z.boolean().default(true),
       rules: z.array(routingRule).default([]),
@@ -121,6 +163,7 @@ export type ReasonKind = keyof AgreementDocument['reasons'];
 export type RoutingRule = AgreementDocument['routing']['rules'][number];
 export type PoolMember = AgreementDocument['routing']['fallbackPool'][number];
 export type EscalationStep = AgreementDocument['escalation'][number];
+export type AutoCriterion = AgreementDocument['handoff']['criteria']['auto'][number];
 
 /** The built-in agreement that applies, shown as unsigned, until both leads sign one. */
 export const DEFAULT_AGREEMENT: AgreementDocument = Object.freeze({
@@ -164,7 +207,15 @@ export const DEFAULT_AGREEMENT: AgreementDocument = Object.freeze({
       { code: 'out_of_market', label: 'Outside the markets we serve', to: 'disqualified', noteRequired: false },
     ],
   },
-  handoff: { criteria: { manual: true } },
+  handoff: {
+    criteria: {
+      manual: true,
+      auto: [
+        { id: 'good_fit_high_interest', label: 'Good fit and high interest', classes: ['good_fit_high_interest'] },
+        { id: 'demo_request', label: 'Any lead that requests a demo', event: { type: 'track', name: 'Demo Requested' } },
+      ],
+    },
+  },
   routing: { accountOwnerFirst: true, rules: [], fallbackPool: [] },
   sla: { acceptWithin: '4h', firstContactWithin: '8h' },
   calendar: {
@@ -184,15 +235,6 @@ export const DEFAULT_AGREEMENT: AgreementDocument = Object.freeze({
     sales: { acceptOnTimeRate: 0.9, firstContactOnTimeRate: 0.85 },
   },
 } satisfies AgreementDocument);
-
-function pathOf(parts: readonly PropertyKey[]): string {
-  let out = '';
-  for (const part of parts) {
-    if (typeof part === 'number') out += `[${part}]`;
-    else out += out ? `.${String(part)}` : String(part);
-  }
-  return out || '(document)';
-}
 
 /** Rules that span fields: stage keys exist, each role the software relies on is present once. */
 function crossCheck(doc: AgreementDocument): FieldProblem[] {
@@ -287,13 +329,24 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
 /** Keyed lists (stages, reasons, statuses) are compared by key, so reordering is one change, not many. */
 function keyOf(item: unknown): string | undefined {
   if (!isPlainObject(item)) return undefined;
-  const k = item.key ?? item.code ?? item.name;
+  const k = item.key ?? item.code ?? item.id ?? item.name;
   return typeof k === 'string' ? k : undefined;
+}
+
+/** JSON with object keys sorted: the database may hand back an object's keys in another order. */
+function canonical(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
+  if (isPlainObject(v))
+    return `{${Object.keys(v)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonical(v[k])}`)
+      .join(',')}}`;
+  return JSON.stringify(v) ?? 'undefined';
 }
 
 /** A structural diff of two documents, by path. */
 export function diffAgreements(before: unknown, after: unknown, path = ''): DiffEntry[] {
-  if (JSON.stringify(before) === JSON.stringify(after)) return [];
+  if (canonical(before) === canonical(after)) return [];
   if (Array.isArray(before) && Array.isArray(after)) {
     const keyed = [...before, ...after].every((i) => keyOf(i) !== undefined);
     if (keyed) {

@@ -15,6 +15,7 @@ import { dealsRoutes } from '../features/deals/deals.routes.js';
 import { handoffsRoutes } from '../features/handoffs/handoffs.routes.js';
 import { leadsRoutes } from '../features/leads/leads.routes.js';
 import { notificationsRoutes } from '../features/notifications/notifications.routes.js';
+import { scoringRoutes } from '../features/scoring/scoring.routes.js';
 import { Ingestor } from '../features/tracking/tracking.ingest.js';
 import { trackingRoutes } from '../features/tracking/tracking.routes.js';
 import { usersRoutes } from '../features/users/users.routes.js';
@@ -103,6 +104,7 @@ export async function buildServer(opts: ServerOptions): Promise<App> {
     agreementsRoutes,
     notificationsRoutes,
     activitiesRoutes,
+    scoringRoutes,
   ]) {
     await routes(app, deps);
   }

@@ -418,6 +418,7 @@ export async function listLeads(deps: Deps, actor: Actor, f: ListLeadsQuery): Pr
   if (f.status) q = q.where('status', '=', f.status);
   if (f.source) q = q.where('source', '=', f.source);
   if (f.persona) q = q.where('persona', '=', f.persona);
+  if (f.class) q = q.where('score_class', '=', f.class);
   if (f.accountId) q = q.where('account_id', '=', f.accountId);
   if (f.q) {
     const pattern = `%${f.q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;

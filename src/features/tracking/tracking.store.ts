@@ -20,7 +20,12 @@ export interface StoreResult {
  * group and alias calls change, in the order they were made. An event whose messageId is
  * already stored is skipped whole, so a retried batch changes nothing twice.
  */
-export async function storeEvents(trx: Kysely<DB>, workspaceId: string, events: readonly IncomingEvent[], now: Date): Promise<Set<string>> {
+export async function storeEvents(
+  trx: Kysely<DB>,
+  workspaceId: string,
+  events: readonly IncomingEvent[],
+  now: Date,
+): Promise<{ fresh: Set<string>; touched: Set<string> }> {
   const unique = new Map<string, IncomingEvent>();
   for (const e of events) if (!unique.has(e.messageId)) unique.set(e.messageId, e);
   const rows = [...unique.values()].map((e) => ({
@@ -48,14 +53,17 @@ export async function storeEvents(trx: Kysely<DB>, workspaceId: string, events: 
     ON CONFLICT (workspace_id, message_id) DO NOTHING
     RETURNING message_id`.execute(trx);
   const fresh = new Set(inserted.rows.map((r) => r.message_id));
+  // Leads whose profile or account changed: their fit is scored again.
+  const touched = new Set<string>();
   for (const e of unique.values()) {
     if (!fresh.has(e.messageId)) continue;
-    if (e.type === 'identify') await applyIdentify(trx, workspaceId, e, now);
-    else if (e.type === 'group') await applyGroup(trx, workspaceId, e, now);
+    let leads: (string | null)[] = [];
+    if (e.type === 'identify') leads = [await applyIdentify(trx, workspaceId, e, now)];
+    else if (e.type === 'group') leads = await applyGroup(trx, workspaceId, e, now);
     else if (e.type === 'alias') await applyAlias(trx, workspaceId, e, now);
+    for (const id of leads) if (id) touched.add(id);
   }
-  /** The messageIds stored now; the rest were already there. */
-  return fresh;
+  return { fresh, touched };
 }
 
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
@@ -176,7 +184,7 @@ async function link(
  * entry stage) when the traits carry an email nobody has, bring its profile up to date, and
  * tie the visitor's earlier anonymous events to it.
  */
-async function applyIdentify(trx: Kysely<DB>, workspaceId: string, e: IncomingEvent, now: Date): Promise<void> {
+async function applyIdentify(trx: Kysely<DB>, workspaceId: string, e: IncomingEvent, now: Date): Promise<string | null> {
   const traits = e.properties;
   const email = typeof traits.email === 'string' && EMAIL.test(traits.email.trim()) ? traits.email.trim().toLowerCase() : null;
   let leadId = await identityLead(trx, workspaceId, e);
@@ -253,10 +261,11 @@ async function applyIdentify(trx: Kysely<DB>, workspaceId: string, e: IncomingEv
       now,
     );
   }
+  return leadId;
 }
 
 /** group: create or update the account (by the group's id, else its domain) and tie the person to it. */
-async function applyGroup(trx: Kysely<DB>, workspaceId: string, e: IncomingEvent, now: Date): Promise<void> {
+async function applyGroup(trx: Kysely<DB>, workspaceId: string, e: IncomingEvent, now: Date): Promise<string[]> {
   const traits = e.properties;
   const text = (v: unknown): string | null => (typeof v === 'string' && v.trim() ? v.trim().slice(0, 500) : null);
   const website = text(traits.domain) ?? text(traits.website);
@@ -319,7 +328,7 @@ async function applyGroup(trx: Kysely<DB>, workspaceId: string, e: IncomingEvent
       .execute();
     await recordActivity(trx, systemActor(workspaceId), { kind: 'account.created', at: now, accountId, data: { via: 'tracking', messageId: e.messageId } });
   }
-  if (!accountId) return;
+  if (!accountId) return [];
   await trx
     .insertInto('identities')
     .values({ workspace_id: workspaceId, kind: 'group', value: e.groupId as string, lead_id: null, account_id: accountId, created_at: now, updated_at: now })
@@ -342,6 +351,9 @@ async function applyGroup(trx: Kysely<DB>, workspaceId: string, e: IncomingEvent
       .where('account_id', 'is', null)
       .execute();
   }
+  // The account's attributes feed the fit of everyone at it.
+  const people = await trx.selectFrom('leads').select('id').where('workspace_id', '=', workspaceId).where('account_id', '=', accountId).execute();
+  return people.map((p) => p.id);
 }
 
 /** alias: the previous id (anonymous or a former user id) and the user id are one person. */

@@ -1,0 +1,239 @@
+import { type Kysely, type RawBuilder, sql } from 'kysely';
+import type { DB } from '../../db/schema.js';
+import {
+  capPeriod,
+  DEFAULT_SCORING,
+  type EventFacts,
+  type InterestRule,
+  interestRuleMatches,
+  massOf,
+  type ScoreClass,
+  type ScoringDocument,
+  validateScoring,
+} from '../../domain/scoring.js';
+import { classSql, decayAt, fitScoreSql, grantedPointsSql, massSql } from './scoring.sql.js';
+
+export interface ActiveScoring {
+  /** 0 for the built-in rules. */
+  version: number;
+  id: string | null;
+  document: ScoringDocument;
+}
+
+/** Active rule documents never change, so each is parsed once per process. */
+const documents = new Map<string, ScoringDocument>();
+
+export async function getActiveScoring(db: Kysely<DB>, workspaceId: string): Promise<ActiveScoring> {
+  const row = await db
+    .selectFrom('scoring_rules')
+    .select(['id', 'version'])
+    .where('workspace_id', '=', workspaceId)
+    .where('status', '=', 'active')
+    .executeTakeFirst();
+  if (!row) return { version: 0, id: null, document: DEFAULT_SCORING };
+  let document = documents.get(row.id);
+  if (!document) {
+    const full = await db
+      .selectFrom('scoring_rules')
+      .select('document')
+      .where('workspace_id', '=', workspaceId)
+      .where('id', '=', row.id)
+      .executeTakeFirstOrThrow();
+    const checked = validateScoring(full.document);
+    document = checked.ok ? checked.document : DEFAULT_SCORING;
+    documents.set(row.id, document);
+  }
+  return { version: row.version, id: row.id, document };
+}
+
+/** A lead's scores after a refresh, and its class before. */
+export interface Rescored {
+  id: string;
+  fit: number;
+  interest: number;
+  cls: ScoreClass;
+  oldClass: ScoreClass | null;
+}
+
+/**
+ * Recompute fit (from the rules and the lead's and account's attributes), interest (from the
+ * stored mass, decayed to `now`) and class; write the leads whose scores moved and add them to
+ * the score history. One statement. With `leadIds`, those leads (all returned); without, every
+ * lead of the workspace (the number that moved is returned).
+ */
+function refreshSql(workspaceId: string, doc: ScoringDocument, leadIds: readonly string[] | null, now: Date, cause: string, tail: RawBuilder<unknown>) {
+  const decay = decayAt(now, doc.interest.halfLifeDays);
+  const only = leadIds ? sql`AND l.id = ANY(${leadIds}::uuid[])` : sql``;
+  const interest = sql`(s.mass * ${decay}::float8)`;
+  return sql`
+    WITH s AS (
+      SELECT l.id, l.score_class AS old_class, l.fit_score AS old_fit, l.interest_score AS old_interest, ${fitScoreSql(doc)} AS fit, l.interest_mass AS mass
+      FROM leads l LEFT JOIN accounts a ON a.workspace_id = l.workspace_id AND a.id = l.account_id
+      WHERE l.workspace_id = ${workspaceId}::uuid ${only}
+    ), c AS (
+      SELECT s.*, ${interest} AS interest, ${classSql(sql`s.fit`, interest, doc)} AS cls FROM s
+    ), moved AS (
+      UPDATE leads l SET fit_score = c.fit, interest_score = c.interest, score_class = c.cls, scored_at = ${now}::timestamptz
+      FROM c
+      WHERE l.workspace_id = ${workspaceId}::uuid AND l.id = c.id
+        AND (c.old_class IS DISTINCT FROM c.cls OR c.old_fit <> c.fit OR abs(c.old_interest - c.interest) >= 0.01)
+      RETURNING l.id
+    ), history AS (
+      INSERT INTO score_history (workspace_id, id, lead_id, at, fit, interest, class, cause)
+      SELECT ${workspaceId}::uuid, ${sql.raw(uuidSql())}, c.id, ${now}::timestamptz, c.fit, c.interest, c.cls, ${cause}
+      FROM c
+      WHERE c.old_class IS DISTINCT FROM c.cls OR c.old_fit <> c.fit OR abs(c.old_interest - c.interest) >= 1
+    )
+    ${tail}`;
+}
+
+export async function refreshLeads(
+  trx: Kysely<DB>,
+  workspaceId: string,
+  doc: ScoringDocument,
+  leadIds: readonly string[],
+  now: Date,
+  cause: string,
+): Promise<Rescored[]> {
+  if (leadIds.length === 0) return [];
+  const result = await refreshSql(workspaceId, doc, leadIds, now, cause, sql`SELECT c.id, c.fit, c.interest, c.cls, c.old_class FROM c`)
+    .$castTo<{ id: string; fit: number; interest: number; cls: ScoreClass; old_class: ScoreClass | null }>()
+    .execute(trx);
+  return result.rows.map((r) => ({ id: r.id, fit: Number(r.fit), interest: Number(r.interest), cls: r.cls, oldClass: r.old_class }));
+}
+
+/** Refresh every lead of the workspace; returns how many moved. */
+export async function refreshAll(trx: Kysely<DB>, workspaceId: string, doc: ScoringDocument, now: Date, cause: string): Promise<number> {
+  const result = await refreshSql(workspaceId, doc, null, now, cause, sql`SELECT count(*)::integer AS n FROM moved`).$castTo<{ n: number }>().execute(trx);
+  return Number(result.rows[0]?.n ?? 0);
+}
+
+/**
+ * A time-ordered UUID made in SQL (version 7 layout: milliseconds, then random bits), so
+ * set-based inserts need no id from JavaScript. Works on PostgreSQL 13+ and PGlite alike.
+ */
+function uuidSql(): string {
+  return `(lpad(to_hex((extract(epoch from clock_timestamp()) * 1000)::bigint), 12, '0') || '7' || substr(md5(random()::text), 1, 3) || to_hex(8 + floor(random() * 4)::int) || substr(md5(random()::text), 1, 15))::uuid`;
+}
+
+/**
+ * Score every lead of the workspace from scratch under `doc`: the points of every event
+ * (caps in time order), the interest mass, then fit and class. Set-based throughout.
+ */
+export async function rescoreAll(trx: Kysely<DB>, workspaceId: string, doc: ScoringDocument, now: Date, cause: string): Promise<number> {
+  await sql`DELETE FROM score_points WHERE workspace_id = ${workspaceId}::uuid`.execute(trx);
+  await sql`INSERT INTO score_points (workspace_id, lead_id, rule_id, event_id, at, period, points)
+    SELECT ${workspaceId}::uuid, g.lead_id, g.rule_id, g.event_id, g.at, g.period, g.points FROM (${grantedPointsSql(workspaceId, doc)}) AS g`.execute(trx);
+  await sql`UPDATE events SET scored = true WHERE workspace_id = ${workspaceId}::uuid AND lead_id IS NOT NULL AND NOT scored`.execute(trx);
+  await sql`UPDATE leads l SET interest_mass = coalesce(m.mass, 0)
+    FROM leads l2 LEFT JOIN (${massSql(sql`SELECT lead_id, at, points FROM score_points WHERE workspace_id = ${workspaceId}::uuid`, doc.interest.halfLifeDays)}) AS m ON m.lead_id = l2.id
+    WHERE l.workspace_id = ${workspaceId}::uuid AND l2.workspace_id = l.workspace_id AND l2.id = l.id AND l.interest_mass IS DISTINCT FROM coalesce(m.mass, 0)`.execute(
+    trx,
+  );
+  return refreshAll(trx, workspaceId, doc, now, cause);
+}
+
+export interface PreviewCounts {
+  leads: number;
+  classChanges: number;
+  transitions: { from: ScoreClass | null; to: ScoreClass; leads: number }[];
+  byClass: Record<ScoreClass, number>;
+}
+
+/** What rescoring under `doc` would do, without writing anything. */
+export async function previewRescore(db: Kysely<DB>, workspaceId: string, doc: ScoringDocument, now: Date): Promise<PreviewCounts> {
+  const decay = decayAt(now, doc.interest.halfLifeDays);
+  const masses = massSql(grantedPointsSql(workspaceId, doc), doc.interest.halfLifeDays);
+  const interest = sql`(coalesce(m.mass, 0) * ${decay}::float8)`;
+  const rows = await sql<{ from: ScoreClass | null; to: ScoreClass; n: number }>`
+    SELECT old_class AS "from", cls AS "to", count(*)::integer AS n FROM (
+      SELECT l.score_class AS old_class, ${classSql(fitScoreSql(doc), interest, doc)} AS cls
+      FROM leads l
+      LEFT JOIN accounts a ON a.workspace_id = l.workspace_id AND a.id = l.account_id
+      LEFT JOIN (${masses}) AS m ON m.lead_id = l.id
+      WHERE l.workspace_id = ${workspaceId}::uuid
+    ) AS x GROUP BY old_class, cls`.execute(db);
+  const byClass = { good_fit_high_interest: 0, good_fit_low_interest: 0, low_fit_high_interest: 0, low_fit_low_interest: 0 };
+  let leads = 0;
+  let classChanges = 0;
+  for (const r of rows.rows) {
+    leads += r.n;
+    byClass[r.to] += r.n;
+    if (r.from !== r.to) classChanges += r.n;
+  }
+  return {
+    leads,
+    classChanges,
+    transitions: rows.rows.filter((r) => r.from !== r.to).map((r) => ({ from: r.from, to: r.to, leads: r.n })),
+    byClass,
+  };
+}
+
+export interface ScoredEvent extends EventFacts {
+  id: string;
+  leadId: string;
+  at: Date;
+}
+
+/**
+ * Score the workspace's events that are tied to a lead and not yet scored (those stored just
+ * now, and earlier anonymous ones an identify has just joined): grant each rule's points within
+ * its cap, add the decayed weight to each lead's interest mass. Returns the events scored.
+ */
+export async function scoreNewEvents(trx: Kysely<DB>, workspaceId: string, doc: ScoringDocument): Promise<ScoredEvent[]> {
+  const rows = await sql<{ id: string; lead_id: string; type: string; name: string | null; properties: Record<string, unknown>; at: Date }>`
+    SELECT id, lead_id, type, name, properties, at FROM events
+    WHERE workspace_id = ${workspaceId}::uuid AND lead_id IS NOT NULL AND NOT scored
+    ORDER BY at, id
+    FOR UPDATE SKIP LOCKED`.execute(trx);
+  const events: ScoredEvent[] = rows.rows.map((r) => ({ id: r.id, leadId: r.lead_id, type: r.type, name: r.name, properties: r.properties ?? {}, at: r.at }));
+  if (events.length === 0) return events;
+  const wanted: { event: ScoredEvent; rule: InterestRule; period: number }[] = [];
+  for (const event of events) {
+    for (const rule of doc.interest.rules) {
+      if (interestRuleMatches(rule, event)) wanted.push({ event, rule, period: rule.cap ? capPeriod(event.at, rule.cap.days) : 0 });
+    }
+  }
+  // What capped rules have already granted in the periods these events fall in.
+  const capped = wanted.filter((w) => w.rule.cap);
+  const granted = new Map<string, number>();
+  const keyOf = (leadId: string, ruleId: string, period: number) => `${leadId}|${ruleId}|${period}`;
+  if (capped.length) {
+    const keys = [
+      ...new Map(capped.map((w) => [keyOf(w.event.leadId, w.rule.id, w.period), { lead_id: w.event.leadId, rule_id: w.rule.id, period: w.period }])).values(),
+    ];
+    const sums = await sql<{ lead_id: string; rule_id: string; period: number; points: number }>`
+      SELECT p.lead_id, p.rule_id, p.period, sum(p.points)::float8 AS points
+      FROM score_points p
+      JOIN jsonb_to_recordset(${JSON.stringify(keys)}::jsonb) AS k(lead_id uuid, rule_id text, period integer)
+        ON p.workspace_id = ${workspaceId}::uuid AND p.lead_id = k.lead_id AND p.rule_id = k.rule_id AND p.period = k.period
+      GROUP BY p.lead_id, p.rule_id, p.period`.execute(trx);
+    for (const s of sums.rows) granted.set(keyOf(s.lead_id, s.rule_id, s.period), Number(s.points));
+  }
+  const points: { lead_id: string; rule_id: string; event_id: string; at: string; period: number; points: number }[] = [];
+  const mass = new Map<string, number>();
+  for (const w of wanted) {
+    let p = w.rule.points;
+    if (w.rule.cap) {
+      const k = keyOf(w.event.leadId, w.rule.id, w.period);
+      const before = granted.get(k) ?? 0;
+      p = Math.max(0, Math.min(p, w.rule.cap.points - before));
+      if (p <= 0) continue;
+      granted.set(k, before + p);
+    }
+    points.push({ lead_id: w.event.leadId, rule_id: w.rule.id, event_id: w.event.id, at: w.event.at.toISOString(), period: w.period, points: p });
+    mass.set(w.event.leadId, (mass.get(w.event.leadId) ?? 0) + massOf(p, w.event.at, doc.interest.halfLifeDays));
+  }
+  if (points.length) {
+    await sql`INSERT INTO score_points (workspace_id, lead_id, rule_id, event_id, at, period, points)
+      SELECT ${workspaceId}::uuid, r.lead_id, r.rule_id, r.event_id, r.at, r.period, r.points
+      FROM jsonb_to_recordset(${JSON.stringify(points)}::jsonb) AS r(lead_id uuid, rule_id text, event_id uuid, at timestamptz, period integer, points float8)
+      ON CONFLICT DO NOTHING`.execute(trx);
+    const deltas = [...mass].map(([lead_id, m]) => ({ lead_id, mass: m }));
+    await sql`UPDATE leads l SET interest_mass = l.interest_mass + d.mass
+      FROM jsonb_to_recordset(${JSON.stringify(deltas)}::jsonb) AS d(lead_id uuid, mass float8)
+      WHERE l.workspace_id = ${workspaceId}::uuid AND l.id = d.lead_id`.execute(trx);
+  }
+  await sql`UPDATE events SET scored = true WHERE workspace_id = ${workspaceId}::uuid AND id = ANY(${events.map((e) => e.id)}::uuid[])`.execute(trx);
+  return events;
+}

@@ -1,0 +1,220 @@
+import { sql } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_SCORING, type ScoringDocument } from '../src/domain/scoring.js';
+import { type Ctx, countRows, setup } from './harness.js';
+
+let ctx: Ctx;
+let writeKey: string;
+
+beforeAll(async () => {
+  ctx = await setup({ start: '2026-03-02T09:00:00Z' });
+  writeKey = (await ctx.as(ctx.people.marketingLead).post('/api/write-keys', { name: 'site' })).body.key;
+});
+afterAll(() => ctx.app.close());
+
+let n = 0;
+const mid = () => `sc-${++n}-${Date.now()}`;
+
+async function track(batch: Record<string, unknown>[]) {
+  const res = await ctx.app.inject({
+    method: 'POST',
+    url: '/v1/batch',
+    headers: { 'content-type': 'application/json', authorization: `Basic ${Buffer.from(`${writeKey}:`).toString('base64')}` },
+    payload: JSON.stringify({ batch: batch.map((e) => ({ messageId: mid(), ...e })) }),
+  });
+  expect(res.statusCode, res.body).toBe(200);
+}
+
+async function lead(email: string) {
+  return ctx.database.db.selectFrom('leads').selectAll().where('workspace_id', '=', ctx.workspace.id).where('email', '=', email).executeTakeFirstOrThrow();
+}
+
+async function openHandoff(leadId: string) {
+  return ctx.database.db
+    .selectFrom('handoffs')
+    .selectAll()
+    .where('workspace_id', '=', ctx.workspace.id)
+    .where('lead_id', '=', leadId)
+    .where('status', '=', 'open')
+    .executeTakeFirst();
+}
+
+describe('scores from behaviour', () => {
+  it('scores fit from the profile and account, interest from events within caps, and explains both', async () => {
+    const acct = await ctx.as(ctx.people.marketer).post('/api/accounts', { name: 'Initech', domain: 'initech.example', employees: 800, industry: 'Software' });
+    expect(acct.status).toBe(201);
+    await track([{ type: 'identify', userId: 'u-peter', traits: { email: 'peter@initech.example', name: 'Peter Gibbons', title: 'Engineering Manager' } }]);
+    let l = await lead('peter@initech.example');
+    expect(l.account_id).toBe(acct.body.id);
+    // manager-title 10 + mid-market 25 + target-industry 15
+    expect(l.fit_score).toBe(50);
+    expect(l.score_class).toBe('good_fit_low_interest');
+
+    // Five pricing views in one week: the pricing rule stops at its cap of 30; each view is also a page view (1 point).
+    await track(Array.from({ length: 5 }, () => ({ type: 'page', userId: 'u-peter', properties: { path: '/pricing' } })));
+    l = await lead('peter@initech.example');
+    expect(l.interest_score).toBeCloseTo(35, 5);
+
+    const why = await ctx.as(ctx.people.rep1).get(`/api/leads/${l.id}/score`);
+    expect(why.status).toBe(200);
+    expect(why.body.fit.rules.map((r: { id: string }) => r.id).sort()).toEqual(['manager-title', 'mid-market', 'target-industry']);
+    const pricing = why.body.interest.rules.find((r: { id: string }) => r.id === 'pricing-page');
+    expect(pricing).toMatchObject({ events: 3, earned: 30 });
+    expect(why.body.interest.rules.find((r: { id: string }) => r.id === 'page-view')).toMatchObject({ events: 5, earned: 5 });
+    expect(why.body.class).toBe('good_fit_high_interest');
+  });
+
+  it('hands a good-fit, high-interest lead to sales in the transaction that stores the event', async () => {
+    const l = await lead('peter@initech.example');
+    const handoff = await openHandoff(l.id);
+    expect(handoff).toBeDefined();
+    expect(l.stage).toBe('mql');
+    const notes = await ctx.database.db
+      .selectFrom('notifications')
+      .select('kind')
+      .where('workspace_id', '=', ctx.workspace.id)
+      .where('handoff_id', '=', handoff?.id as string)
+      .execute();
+    expect(notes.map((x) => x.kind)).toContain('handoff.assigned');
+    const qualified = await ctx.database.db
+      .selectFrom('activities')
+      .select('data')
+      .where('workspace_id', '=', ctx.workspace.id)
+      .where('lead_id', '=', l.id)
+      .where('kind', '=', 'lead.qualified')
+      .executeTakeFirstOrThrow();
+    expect(qualified.data).toMatchObject({ criterion: 'good_fit_high_interest' });
+  });
+
+  it('hands off any lead that requests a demo, whatever its score, joining its anonymous history first', async () => {
+    const anon = `anon-${mid()}`;
+    await track([{ type: 'track', anonymousId: anon, event: 'Demo Requested' }]);
+    // Anonymous: nobody to hand off yet.
+    await track([{ type: 'identify', anonymousId: anon, traits: { email: 'student@gmail.com', title: 'Student' } }]);
+    const l = await lead('student@gmail.com');
+    expect(l.fit_score).toBe(-20);
+    expect(await openHandoff(l.id)).toBeDefined();
+    const qualified = await ctx.database.db
+      .selectFrom('activities')
+      .select('data')
+      .where('workspace_id', '=', ctx.workspace.id)
+      .where('lead_id', '=', l.id)
+      .where('kind', '=', 'lead.qualified')
+      .executeTakeFirstOrThrow();
+    expect(qualified.data).toMatchObject({ criterion: 'demo_request' });
+  });
+
+  it('lets interest decay: after one half-life the same points are worth half', async () => {
+    await track([{ type: 'identify', userId: 'u-decay', traits: { email: 'decay@example.net' } }]);
+    await track([{ type: 'track', userId: 'u-decay', event: 'Whitepaper Downloaded' }]);
+    const before = await lead('decay@example.net');
+    expect(before.interest_score).toBeCloseTo(10, 5);
+    ctx.clock.advance(30 * 86_400_000);
+    const why = await ctx.as(ctx.people.marketer).get(`/api/leads/${before.id}/score`);
+    expect(why.body.interest.score).toBeCloseTo(5, 1);
+  });
+
+  it('gives the same interest incrementally as a full rescore from the events', async () => {
+    await track([{ type: 'identify', userId: 'u-same', traits: { email: 'same@example.net' } }]);
+    for (let day = 0; day < 12; day++) {
+      await track([
+        { type: 'page', userId: 'u-same', properties: { path: day % 3 ? '/pricing' : '/blog' } },
+        { type: 'track', userId: 'u-same', event: day % 4 ? 'Email Clicked' : 'Form Submitted' },
+      ]);
+      ctx.clock.advance(86_400_000);
+    }
+    const incremental = await lead('same@example.net');
+    const saved = await ctx.as(ctx.people.marketingLead).put('/api/scoring/draft', { document: DEFAULT_SCORING });
+    expect(saved.status).toBe(200);
+    expect((await ctx.as(ctx.people.marketingLead).post('/api/scoring/activate')).status).toBe(200);
+    const full = await lead('same@example.net');
+    expect(full.interest_mass).toBeCloseTo(incremental.interest_mass, 6);
+    const points = await ctx.database.db
+      .selectFrom('score_points')
+      .select((eb) => eb.fn.sum<number>('points').as('p'))
+      .where('workspace_id', '=', ctx.workspace.id)
+      .where('lead_id', '=', full.id)
+      .executeTakeFirstOrThrow();
+    expect(Number(points.p)).toBeGreaterThan(0);
+  });
+});
+
+describe('the rules', () => {
+  const stricter: ScoringDocument = {
+    ...DEFAULT_SCORING,
+    thresholds: { fit: 60, interest: 30 },
+  };
+
+  it('are edited by a team lead only, with errors that name the path, and nothing saved when invalid', async () => {
+    expect((await ctx.as(ctx.people.rep1).put('/api/scoring/draft', { document: stricter })).status).toBe(403);
+    expect((await ctx.as(ctx.people.marketer).put('/api/scoring/draft', { document: stricter })).status).toBe(403);
+    const bad = structuredClone(stricter) as unknown as { fit: { rules: Record<string, unknown>[] }; interest: { halfLifeDays: number } };
+    (bad.fit.rules[0] as Record<string, unknown>).op = 'resembles';
+    bad.interest.halfLifeDays = 0;
+    const before = await ctx.as(ctx.people.salesLead).get('/api/scoring');
+    const res = await ctx.as(ctx.people.salesLead).put('/api/scoring/draft', { document: bad });
+    expect(res.status).toBe(400);
+    const paths = res.body.error.details.problems.map((p: { path: string }) => p.path);
+    expect(paths).toContain('body.document.fit.rules[0].op');
+    expect(paths).toContain('body.document.interest.halfLifeDays');
+    expect((await ctx.as(ctx.people.salesLead).get('/api/scoring')).body).toEqual(before.body);
+    const yaml = await ctx.as(ctx.people.salesLead).put('/api/scoring/draft', { text: 'fit: [unclosed' });
+    expect(yaml.status).toBe(400);
+  });
+
+  it('preview how many leads would change class, writing nothing; activation then rescoring them all', async () => {
+    const history = await ctx.database.db
+      .selectFrom('score_history')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('workspace_id', '=', ctx.workspace.id)
+      .executeTakeFirstOrThrow();
+    const classes = await ctx.database.db.selectFrom('leads').select(['id', 'score_class']).where('workspace_id', '=', ctx.workspace.id).execute();
+    const preview = await ctx.as(ctx.people.marketingLead).post('/api/scoring/preview', { document: stricter });
+    expect(preview.status).toBe(200);
+    // Peter (fit 50) falls from good to low fit when the fit threshold rises to 60 (and his
+    // interest has decayed over the weeks the clock moved).
+    expect(preview.body.classChanges).toBeGreaterThanOrEqual(1);
+    const peterBefore = await lead('peter@initech.example');
+    expect(peterBefore.score_class?.startsWith('good_fit')).toBe(true);
+    const fromPeter = preview.body.transitions.filter((t: { from: string; to: string }) => t.from === peterBefore.score_class && t.to.startsWith('low_fit'));
+    expect(fromPeter.length).toBe(1);
+    expect(preview.body.leads).toBe(classes.length);
+    expect(await ctx.database.db.selectFrom('leads').select(['id', 'score_class']).where('workspace_id', '=', ctx.workspace.id).execute()).toEqual(classes);
+    const after = await ctx.database.db
+      .selectFrom('score_history')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('workspace_id', '=', ctx.workspace.id)
+      .executeTakeFirstOrThrow();
+    expect(Number(after.n)).toBe(Number(history.n));
+
+    expect((await ctx.as(ctx.people.marketingLead).put('/api/scoring/draft', { document: stricter })).status).toBe(200);
+    const activated = await ctx.as(ctx.people.marketingLead).post('/api/scoring/activate');
+    expect(activated.status).toBe(200);
+    expect(activated.body.rescored).toBeGreaterThanOrEqual(preview.body.classChanges);
+    const peter = await lead('peter@initech.example');
+    expect(peter.score_class).toBe(fromPeter[0].to);
+    const state = await ctx.as(ctx.people.rep1).get('/api/scoring');
+    expect(state.body.active).toMatchObject({ builtIn: false, document: { thresholds: { fit: 60 } } });
+    expect(state.body.draft).toBeNull();
+    const versions = await ctx.as(ctx.people.rep1).get('/api/scoring/versions');
+    expect(versions.body.items.map((v: { status: string }) => v.status)).toEqual(['active', 'superseded']);
+  });
+
+  it('filter the leads list by class', async () => {
+    const res = await ctx.as(ctx.people.marketer).get('/api/leads?class=low_fit_low_interest');
+    expect(res.status).toBe(200);
+    expect(res.body.items.length).toBeGreaterThan(0);
+    expect(res.body.items.every((l: { scoreClass: string }) => l.scoreClass === 'low_fit_low_interest')).toBe(true);
+    const other = await ctx.as(ctx.people.marketer).get('/api/leads?class=good_fit_high_interest');
+    expect(other.body.items.map((l: { email: string }) => l.email)).not.toContain('peter@initech.example');
+  });
+
+  it('keep a score history per lead', async () => {
+    const peter = await lead('peter@initech.example');
+    const rows = await sql<{
+      n: number;
+    }>`SELECT count(*)::int AS n FROM score_history WHERE workspace_id = ${ctx.workspace.id}::uuid AND lead_id = ${peter.id}::uuid`.execute(ctx.database.db);
+    expect(rows.rows[0]?.n).toBeGreaterThanOrEqual(3);
+    expect(await countRows(ctx, 'events')).toBeGreaterThan(0);
+  });
+});
