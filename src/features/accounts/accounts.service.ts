@@ -124,7 +124,7 @@ export async function mergeAccounts(deps: Deps, actor: Actor, keepId: string, me
     const dup = rows.find((r) => r.id === mergeId);
     if (!keep) throw notFound('Account');
     if (!dup) throw invalid('body.mergeId', 'no such account in this workspace');
-    for (const table of ['leads', 'deals', 'activities'] as const) {
+    for (const table of ['leads', 'deals', 'activities', 'events', 'identities'] as const) {
       await trx.updateTable(table).set({ account_id: keepId }).where('workspace_id', '=', ws).where('account_id', '=', mergeId).execute();
     }
     await trx.deleteFrom('accounts').where('workspace_id', '=', ws).where('id', '=', mergeId).execute();

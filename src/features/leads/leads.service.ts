@@ -11,6 +11,7 @@ import { type ActivityInput, recordActivities, recordActivity } from '../activit
 import { getEffectiveAgreement } from '../agreements/agreements.service.js';
 import { cancelTimers, lockLead, lockLeadForMove } from '../handoffs/handoffs.repo.js';
 import { requireReason, scheduleNurtureEnd, startHandoff } from '../handoffs/handoffs.service.js';
+import { rescoreLead } from '../scoring/scoring.service.js';
 import type { CreateLeadInput, ListLeadsQuery, UpdateLeadInput } from './leads.schema.js';
 
 export interface Deps {
@@ -122,10 +123,11 @@ export async function createLead(deps: Deps, actor: Actor, input: CreateLeadInpu
       accountId: lead.account_id,
       data: { stage: lead.stage, source: lead.source },
     });
+    const scored = await rescoreLead(trx, actor.workspaceId, lead, now);
     if (wanted.role === 'handoff') {
-      return (await startHandoff(trx, actor, lead, agreement, now, { fromStage: initialStage })).lead;
+      return (await startHandoff(trx, actor, scored, agreement, now, { fromStage: initialStage })).lead;
     }
-    return lead;
+    return scored;
   });
 }
 
@@ -194,7 +196,7 @@ export async function updateLead(deps: Deps, actor: Actor, id: string, input: Up
         throw error;
       });
     await recordActivity(trx, actor, { kind: 'lead.updated', at: now, leadId: id, accountId: updated.account_id, data: { changed } });
-    return updated;
+    return rescoreLead(trx, actor.workspaceId, updated, now);
   });
 }
 
@@ -354,7 +356,7 @@ export async function mergeLeads(deps: Deps, actor: Actor, keepId: string, merge
     // A lead in a handoff keeps that state; otherwise the survivor keeps its own stage.
     const openDup = open.find((h) => h.lead_id === mergeId);
     if (openDup) Object.assign(fill, { stage: dup.stage, owner_id: dup.owner_id, stage_changed_at: dup.stage_changed_at });
-    for (const table of ['activities', 'handoffs', 'deals', 'notifications'] as const) {
+    for (const table of ['activities', 'handoffs', 'deals', 'notifications', 'events', 'identities', 'score_points', 'score_history'] as const) {
       await trx.updateTable(table).set({ lead_id: keepId }).where('workspace_id', '=', ws).where('lead_id', '=', mergeId).execute();
     }
     await trx
@@ -367,7 +369,14 @@ export async function mergeLeads(deps: Deps, actor: Actor, keepId: string, merge
     await trx.deleteFrom('leads').where('workspace_id', '=', ws).where('id', '=', mergeId).execute();
     const merged = await trx
       .updateTable('leads')
-      .set({ ...fill, properties: JSON.stringify({ ...dup.properties, ...keep.properties }), updated_at: now, version: keep.version + 1 })
+      .set({
+        ...fill,
+        properties: JSON.stringify({ ...dup.properties, ...keep.properties }),
+        // Both people's behaviour is one person's now.
+        interest_mass: keep.interest_mass + dup.interest_mass,
+        updated_at: now,
+        version: keep.version + 1,
+      })
       .where('workspace_id', '=', ws)
       .where('id', '=', keepId)
       .returningAll()
@@ -379,7 +388,7 @@ export async function mergeLeads(deps: Deps, actor: Actor, keepId: string, merge
       accountId: merged.account_id,
       data: { mergedId: mergeId, mergedEmail: dup.email, filled: Object.keys(fill) },
     });
-    return merged;
+    return rescoreLead(trx, ws, merged, now);
   });
 }
 

@@ -233,10 +233,16 @@ export async function scoreAfterEvents(trx: Kysely<DB>, workspaceId: string, tou
   return handOffQualified(trx, workspaceId, agreement, rescored, eventsByLead, now);
 }
 
-/** Refresh one lead's scores after a person edited it (fit may have moved). */
-export async function rescoreLead(trx: Kysely<DB>, workspaceId: string, leadId: string, now: Date): Promise<void> {
+/** Refresh one lead's scores after a person created or edited it (fit may have moved). */
+export async function rescoreLead<L extends { id: string; fit_score: number; interest_score: number; score_class: string | null }>(
+  trx: Kysely<DB>,
+  workspaceId: string,
+  lead: L,
+  now: Date,
+): Promise<L> {
   const scoring = await getActiveScoring(trx, workspaceId);
-  await refreshLeads(trx, workspaceId, scoring.document, [leadId], now, 'profile');
+  const [s] = await refreshLeads(trx, workspaceId, scoring.document, [lead.id], now, 'profile');
+  return s ? { ...lead, fit_score: s.fit, interest_score: s.interest, score_class: s.cls } : lead;
 }
 
 export interface ScoreExplanation {
