@@ -12,6 +12,7 @@ import { createUser } from '../features/users/users.service.js';
 import { createWorkspace, findWorkspaceBySlug } from '../features/workspaces/workspaces.service.js';
 import { systemClock } from '../lib/clock.js';
 import { AppError } from '../lib/errors.js';
+import { exportEntity, importFile } from './import.js';
 import { openMigrated } from './runtime.js';
 import { serve } from './serve.js';
 
@@ -29,6 +30,10 @@ Usage: tandem <command> [options]
   agreement export [--workspace S] [--version N] [--format yaml|json]
   agreement import FILE [--workspace S]   Validate FILE and store it as a new draft.
   agreement diff A B [--workspace S]      A and B are files or version numbers (0 = default).
+  import FILE --entity leads|accounts|deals [--format hubspot|salesforce|custom]
+         [--duplicates update|skip|fail] [--mapping JSON] [--dry-run] [--workspace S]
+                                      Import a CSV file, streamed, with progress.
+  export leads|accounts|deals [--out FILE] [--workspace S]   Export as CSV.
 
 Environment: DATABASE_URL (PostgreSQL; otherwise embedded in TANDEM_DATA_DIR, default ./.tandem),
 PORT, HOST, LOG_LEVEL. Exit codes: 0 ok, 1 error, 2 bad usage.`;
@@ -66,6 +71,11 @@ async function main(argv: string[]): Promise<number> {
       password: { type: 'string' },
       version: { type: 'string' },
       format: { type: 'string' },
+      entity: { type: 'string' },
+      duplicates: { type: 'string' },
+      mapping: { type: 'string' },
+      'dry-run': { type: 'boolean' },
+      out: { type: 'string' },
     },
   });
   const v = args.values as Record<string, string | boolean | undefined>;
@@ -117,6 +127,25 @@ async function main(argv: string[]): Promise<number> {
         rest.filter((r) => !r.startsWith('--') && !Object.values(v).includes(r)),
         str,
       );
+    case 'import': {
+      if (!sub) return usage('import FILE --entity leads|accounts|deals');
+      return withDb(async ({ database }) => {
+        const ws = await workspaceId(database.db, str('workspace'));
+        return importFile(database.db, systemActor(ws), {
+          file: sub,
+          entity: str('entity'),
+          format: str('format'),
+          duplicates: str('duplicates'),
+          mapping: str('mapping'),
+          dryRun: Boolean(v['dry-run']),
+        });
+      });
+    }
+    case 'export':
+      return withDb(async ({ database }) => {
+        const ws = await workspaceId(database.db, str('workspace'));
+        return exportEntity(database.db, systemActor(ws), sub, str('out'));
+      });
     case undefined:
     case 'help':
     case '--help':

@@ -3,6 +3,7 @@ import * as foundation from './migrations/001_foundation.js';
 import * as openHandoffCounts from './migrations/002_open_handoff_counts.js';
 import * as tracking from './migrations/003_tracking.js';
 import * as scoring from './migrations/004_scoring.js';
+import * as imports from './migrations/005_imports.js';
 import type { DB } from './schema.js';
 
 /** Migrations ship inside the code, in order; the file names are their stable keys. */
@@ -11,6 +12,7 @@ const migrations: Record<string, Migration> = {
   '002_open_handoff_counts': openHandoffCounts,
   '003_tracking': tracking,
   '004_scoring': scoring,
+  '005_imports': imports,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

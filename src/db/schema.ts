@@ -300,6 +300,30 @@ export interface IdentitiesTable {
   updated_at: Date;
 }
 
+export interface ImportsTable {
+  workspace_id: string;
+  id: string;
+  entity: 'leads' | 'accounts' | 'deals';
+  format: string;
+  options: Json;
+  dry_run: boolean;
+  status: 'waiting' | 'running' | 'done' | 'failed';
+  file_name: string | null;
+  rows: Defaulted<number>;
+  inserted: Defaulted<number>;
+  updated: Defaulted<number>;
+  skipped: Defaulted<number>;
+  failed: Defaulted<number>;
+  problems: ColumnType<unknown[], string | undefined, string>;
+  problem_count: Defaulted<number>;
+  notes: ColumnType<string[], string | undefined, string>;
+  error: string | null;
+  created_by: string | null;
+  created_at: Date;
+  started_at: Date | null;
+  finished_at: Date | null;
+}
+
 export interface DB {
   workspaces: WorkspacesTable;
   users: UsersTable;
@@ -321,6 +345,7 @@ export interface DB {
   scoring_rules: ScoringRulesTable;
   score_points: ScorePointsTable;
   score_history: ScoreHistoryTable;
+  imports: ImportsTable;
 }
 
 export type User = Selectable<UsersTable>;

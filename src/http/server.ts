@@ -13,6 +13,7 @@ import { agreementsRoutes } from '../features/agreements/agreements.routes.js';
 import { authRoutes } from '../features/auth/auth.routes.js';
 import { dealsRoutes } from '../features/deals/deals.routes.js';
 import { handoffsRoutes } from '../features/handoffs/handoffs.routes.js';
+import { importsRoutes } from '../features/imports/imports.routes.js';
 import { leadsRoutes } from '../features/leads/leads.routes.js';
 import { notificationsRoutes } from '../features/notifications/notifications.routes.js';
 import { scoringRoutes } from '../features/scoring/scoring.routes.js';
@@ -105,6 +106,7 @@ export async function buildServer(opts: ServerOptions): Promise<App> {
     notificationsRoutes,
     activitiesRoutes,
     scoringRoutes,
+    importsRoutes,
   ]) {
     await routes(app, deps);
   }

@@ -1,0 +1,597 @@
+import type { Readable } from 'node:stream';
+import { parse } from 'csv-parse';
+import { type Kysely, sql } from 'kysely';
+import type { DB } from '../../db/schema.js';
+import type { Actor } from '../../domain/access.js';
+import { type AgreementDocument, stageByKey } from '../../domain/agreement.js';
+import type { ScoringDocument } from '../../domain/scoring.js';
+import type { Clock } from '../../lib/clock.js';
+import { AppError, invalidMany } from '../../lib/errors.js';
+import { uuidv7 } from '../../lib/ids.js';
+import { recordActivity } from '../activities/activities.repo.js';
+import { getEffectiveAgreement } from '../agreements/agreements.service.js';
+import { getActiveScoring, refreshLeads } from '../scoring/scoring.repo.js';
+import { classSql, fitScoreSql } from '../scoring/scoring.sql.js';
+import {
+  type ColumnMapping,
+  dealOutcome,
+  type Entity,
+  type Format,
+  HUBSPOT_LIFECYCLE,
+  HUBSPOT_STATUS,
+  mappingProblems,
+  resolveMapping,
+  SALESFORCE_STAGE,
+  SALESFORCE_STATUS,
+} from './mapping.js';
+
+export interface Deps {
+  db: Kysely<DB>;
+  clock: Clock;
+}
+
+export const DUPLICATE_POLICIES = ['update', 'skip', 'fail'] as const;
+export type DuplicatePolicy = (typeof DUPLICATE_POLICIES)[number];
+
+export interface ImportOptions {
+  entity: Entity;
+  format: Format;
+  mapping?: ColumnMapping | undefined;
+  duplicates: DuplicatePolicy;
+  dryRun: boolean;
+}
+
+export interface ImportProblem {
+  /** The data row, counting from 1 after the header. */
+  row: number;
+  /** The file's line where the row ends (a quoted field may span lines). */
+  line: number;
+  column: string | null;
+  message: string;
+}
+
+export interface ImportCounts {
+  rows: number;
+  inserted: number;
+  updated: number;
+  skipped: number;
+  failed: number;
+}
+
+export interface ImportResult extends ImportCounts {
+  dryRun: boolean;
+  problems: ImportProblem[];
+  problemCount: number;
+  notes: string[];
+  seconds: number;
+}
+
+/** Rows written per statement: large enough that a statement's cost is shared, small enough to stream. */
+const BATCH = 2_000;
+/** Problems kept in detail; the count covers them all. */
+const MAX_PROBLEMS = 1_000;
+const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+
+function assertMayImport(actor: Actor, entity: Entity): void {
+  if (actor.isAdmin) return;
+  if (entity === 'deals' && actor.team !== 'sales') throw new AppError('forbidden', 'Deals are imported by sales or an administrator');
+  if (entity !== 'deals' && actor.team !== 'marketing')
+    throw new AppError('forbidden', `${entity === 'leads' ? 'Leads' : 'Accounts'} are imported by marketing or an administrator`);
+}
+
+export function checkOptions(actor: Actor, opts: ImportOptions): void {
+  assertMayImport(actor, opts.entity);
+  const problems = mappingProblems(opts.entity, opts.mapping);
+  if (problems.length) throw invalidMany(problems, 'The column mapping is invalid');
+  if (opts.format === 'custom' && !opts.mapping) {
+    // Columns named like Tandem's fields still import; anything else needs a mapping.
+  }
+}
+
+interface Row {
+  n: number;
+  line: number;
+  values: Record<string, string>;
+  properties: Record<string, string>;
+}
+
+/**
+ * Import a CSV stream. Memory stays flat at any size: rows are read, checked and written in
+ * batches as they arrive. A dry run reads and checks everything and writes nothing; a real run
+ * writes every good row and reports each bad one by row and column, writing nothing of it.
+ */
+export async function runImport(
+  deps: Deps,
+  actor: Actor,
+  source: Readable,
+  opts: ImportOptions,
+  onProgress?: (counts: ImportCounts) => void | Promise<void>,
+): Promise<ImportResult> {
+  checkOptions(actor, opts);
+  const started = performance.now();
+  const ws = actor.workspaceId;
+  const agreement = (await getEffectiveAgreement(deps.db, ws)).document;
+  const scoring = (await getActiveScoring(deps.db, ws)).document;
+  const counts: ImportCounts = { rows: 0, inserted: 0, updated: 0, skipped: 0, failed: 0 };
+  const problems: ImportProblem[] = [];
+  let problemCount = 0;
+  const notes = new Set<string>();
+  const problem = (p: ImportProblem) => {
+    problemCount += 1;
+    if (problems.length < MAX_PROBLEMS) problems.push(p);
+  };
+  let header: string[] | null = null;
+  let fields: (string | null)[] = [];
+  let batch: Row[] = [];
+  /** Keys (email, domain) seen earlier in this file, with the row that had them. */
+  const seen = new Map<string, number>();
+  const writer = new BatchWriter(deps, actor, opts, agreement, scoring, counts, problem, notes, seen);
+  try {
+    for await (const { record, line } of csvRows(source)) {
+      if (!header) {
+        header = record.map((h) => h.trim());
+        const resolved = resolveMapping(opts.entity, opts.format, header, opts.mapping);
+        fields = resolved.fields;
+        if (fields.every((f) => f === null)) {
+          throw new AppError('validation_failed', `No column of the file maps to a ${opts.entity} field; the header is: ${header.join(', ')}`, {
+            problems: [{ path: 'file.header', message: 'no known columns; give a mapping' }],
+          });
+        }
+        if (resolved.unmapped.length)
+          notes.add(`Columns not imported: ${resolved.unmapped.slice(0, 30).join(', ')}${resolved.unmapped.length > 30 ? ', …' : ''}`);
+        continue;
+      }
+      counts.rows += 1;
+      if (record.length !== header.length && !(record.length === 1 && record[0] === '')) {
+        problem({ row: counts.rows, line, column: null, message: `has ${record.length} fields; the header has ${header.length}` });
+        counts.failed += 1;
+        continue;
+      }
+      const row: Row = { n: counts.rows, line, values: {}, properties: {} };
+      for (let i = 0; i < record.length; i++) {
+        const field = fields[i];
+        const value = (record[i] ?? '').trim();
+        if (!field || value === '') continue;
+        if (field.startsWith('properties.')) row.properties[field.slice(11)] = value;
+        else if (row.values[field] === undefined) row.values[field] = value;
+      }
+      batch.push(row);
+      if (batch.length >= BATCH) {
+        await writer.write(batch);
+        batch = [];
+        await onProgress?.(counts);
+      }
+    }
+    if (batch.length) await writer.write(batch);
+  } catch (error) {
+    if (error instanceof AppError) throw error;
+    const e = error as { code?: string; message?: string; lines?: number };
+    if (typeof e.code === 'string' && e.code.startsWith('CSV_')) {
+      throw new AppError('validation_failed', `The file is not valid CSV at line ${e.lines ?? '?'}: ${e.message}`, {
+        problems: [{ path: `file.line[${e.lines ?? 0}]`, message: e.message ?? 'invalid CSV' }],
+        counts,
+      });
+    }
+    throw error;
+  }
+  if (!header) throw new AppError('validation_failed', 'The file is empty; it needs a header row', { problems: [{ path: 'file', message: 'empty' }] });
+  await onProgress?.(counts);
+  if (!opts.dryRun && counts.inserted + counts.updated > 0) {
+    await recordActivity(deps.db, actor, { kind: 'import.completed', at: deps.clock.now(), data: { entity: opts.entity, format: opts.format, ...counts } });
+  }
+  return { ...counts, dryRun: opts.dryRun, problems, problemCount, notes: [...notes], seconds: (performance.now() - started) / 1000 };
+}
+
+/**
+ * The records of a CSV stream, each with the line it ends on: RFC 4180 quoting (commas, quotes
+ * and line breaks inside quoted fields), LF or CRLF, a UTF-8 byte-order mark dropped (Salesforce
+ * writes one), and a quote inside an unquoted field taken as text (37°36'37.8"N). Fields come
+ * out exactly as written, line breaks inside quotes included.
+ */
+export async function* csvRows(source: Readable): AsyncGenerator<{ record: string[]; line: number }> {
+  const parser = source.pipe(parse({ bom: true, relax_column_count: true, relax_quotes: true, skip_empty_lines: true, info: true }));
+  for await (const { record, info } of parser as AsyncIterable<{ record: string[]; info: { lines: number } }>) {
+    yield { record, line: info.lines };
+  }
+}
+
+const text = (v: string | undefined, max = 500): string | null => (v ? v.slice(0, max) : null);
+
+function parseDate(v: string | undefined): Date | null | undefined {
+  if (!v) return null;
+  // Salesforce: 2024-01-22T20:36:47.000+0000; HubSpot: 2024-01-22 10:00 or ISO.
+  const iso = v.replace(/([+-]\d{2})(\d{2})$/, '$1:$2').replace(/^(\d{4}-\d{2}-\d{2}) (\d)/, '$1T$2');
+  const d = new Date(iso);
+  return Number.isNaN(d.getTime()) ? undefined : d;
+}
+
+function domainOf(v: string | undefined): string | null {
+  if (!v) return null;
+  const d = v
+    .trim()
+    .toLowerCase()
+    .replace(/^https?:\/\//, '')
+    .replace(/^www\./, '')
+    .split(/[/?#]/)[0];
+  return d && /^[a-z0-9.-]+\.[a-z]{2,}$/.test(d) ? d : null;
+}
+
+/** Marketing's first working stage, where leads that were marketing-qualified elsewhere land. */
+function workingStage(agreement: AgreementDocument): string {
+  return agreement.stages.find((s) => s.role === 'working' && s.team === 'marketing')?.key ?? (agreement.stages[0]?.key as string);
+}
+
+function handoffNote(agreement: AgreementDocument): string {
+  const name = agreement.stages.find((s) => s.key === workingStage(agreement))?.name ?? 'Lead';
+  return `Marketing-qualified rows were imported in ${name}: an import does not hand leads off; hand them to sales when ready`;
+}
+
+/** Checks rows and writes them a batch at a time, set-based. */
+class BatchWriter {
+  constructor(
+    private readonly deps: Deps,
+    private readonly actor: Actor,
+    private readonly opts: ImportOptions,
+    private readonly agreement: AgreementDocument,
+    private readonly scoring: ScoringDocument,
+    private readonly counts: ImportCounts,
+    private readonly problem: (p: ImportProblem) => void,
+    private readonly notes: Set<string>,
+    private readonly seen: Map<string, number>,
+  ) {}
+
+  async write(rows: Row[]): Promise<void> {
+    if (this.opts.entity === 'leads') await this.leads(rows);
+    else if (this.opts.entity === 'accounts') await this.accounts(rows);
+    else await this.deals(rows);
+  }
+
+  private fail(row: Row, column: string | null, message: string): null {
+    this.problem({ row: row.n, line: row.line, column, message });
+    this.counts.failed += 1;
+    return null;
+  }
+
+  /** The first occurrence of a key in the file decides, unless the policy is to update. */
+  private duplicateInFile(row: Row, key: string, column: string): 'fresh' | 'repeat' | 'failed' {
+    const earlier = this.seen.get(key);
+    if (earlier === undefined) {
+      this.seen.set(key, row.n);
+      return 'fresh';
+    }
+    if (this.opts.duplicates === 'fail') {
+      this.fail(row, column, `duplicates row ${earlier} ("${key}")`);
+      return 'failed';
+    }
+    return 'repeat';
+  }
+
+  private stageOf(row: Row): string | null | undefined {
+    const raw = row.values.stage ?? (this.opts.format === 'salesforce' ? row.values.status : undefined);
+    if (!raw) return null;
+    const lower = raw.toLowerCase();
+    let key: string | undefined;
+    if (this.opts.format === 'hubspot') {
+      key = HUBSPOT_LIFECYCLE[lower];
+      if (lower.replace(/\s/g, '') === 'marketingqualifiedlead') this.notes.add(handoffNote(this.agreement));
+    } else if (this.opts.format === 'salesforce') key = SALESFORCE_STAGE[lower];
+    if (this.opts.format === 'salesforce' && !row.values.stage && !key) return null;
+    key ??= this.agreement.stages.find((s) => s.key === lower || s.name.toLowerCase() === lower)?.key;
+    if (!key) return this.fail(row, 'stage', `"${raw}" is not a stage (${this.agreement.stages.map((s) => s.key).join(', ')})`) ?? undefined;
+    const stage = stageByKey(this.agreement, key);
+    if (stage?.role === 'handoff') {
+      this.notes.add(handoffNote(this.agreement));
+      return workingStage(this.agreement);
+    }
+    if (stage && stage.team !== this.actor.team && !this.actor.isAdmin) {
+      return this.fail(row, 'stage', `${stage.name} belongs to ${stage.team}; only an administrator imports into the other team's stages`) ?? undefined;
+    }
+    if (this.opts.format === 'hubspot' && HUBSPOT_LIFECYCLE[lower] && HUBSPOT_LIFECYCLE[lower] !== lower)
+      this.notes.add('HubSpot lifecycle stages were mapped to Tandem stages');
+    return key;
+  }
+
+  private statusOf(row: Row): string | null | undefined {
+    const raw = row.values.status;
+    if (!raw) return null;
+    const lower = raw.toLowerCase();
+    const mapped = this.opts.format === 'hubspot' ? HUBSPOT_STATUS[lower] : this.opts.format === 'salesforce' ? SALESFORCE_STATUS[lower] : undefined;
+    const key = mapped ?? this.agreement.leadStatuses.find((s) => s.key === lower || s.name.toLowerCase() === lower)?.key;
+    if (!key) return this.fail(row, 'status', `"${raw}" is not a lead status (${this.agreement.leadStatuses.map((s) => s.key).join(', ')})`) ?? undefined;
+    return key;
+  }
+
+  private async leads(rows: Row[]): Promise<void> {
+    const ws = this.actor.workspaceId;
+    const now = this.deps.clock.now();
+    const entry = this.agreement.stages.find((s) => s.role === 'entry')?.key ?? 'subscriber';
+    const ready = new Map<string, Record<string, unknown>>();
+    for (const row of rows) {
+      const email = row.values.email?.toLowerCase();
+      if (!email) {
+        this.fail(row, 'email', 'is required');
+        continue;
+      }
+      if (!EMAIL.test(email) || email.length > 320) {
+        this.fail(row, 'email', `"${row.values.email}" is not an email address`);
+        continue;
+      }
+      const stage = this.stageOf(row);
+      if (stage === undefined) continue;
+      const status = this.statusOf(row);
+      if (status === undefined) continue;
+      const createdAt = parseDate(row.values.createdAt);
+      if (createdAt === undefined) {
+        this.fail(row, 'createdAt', `"${row.values.createdAt}" is not a date`);
+        continue;
+      }
+      let first = text(row.values.firstName, 200);
+      let last = text(row.values.lastName, 200);
+      if (!first && !last && row.values.name) {
+        const [f, ...rest] = row.values.name.split(/\s+/);
+        first = text(f, 200);
+        last = text(rest.join(' '), 200);
+      }
+      const dup = this.duplicateInFile(row, email, 'email');
+      if (dup === 'failed') continue;
+      if (dup === 'repeat' && this.opts.duplicates === 'skip') {
+        this.counts.skipped += 1;
+        continue;
+      }
+      ready.set(email, {
+        row: row.n,
+        line: row.line,
+        id: uuidv7(now.getTime()),
+        email,
+        first_name: first,
+        last_name: last,
+        title: text(row.values.title),
+        phone: text(row.values.phone, 100),
+        company: text(row.values.company),
+        country: text(row.values.country, 100),
+        source: text(row.values.source, 200),
+        persona: text(row.values.persona, 200),
+        status,
+        stage: stage ?? entry,
+        properties: row.properties,
+        account_domain: domainOf(row.values.accountDomain) ?? email.split('@')[1],
+        created_at: (createdAt ?? now).toISOString(),
+        // A repeat within the file updates the lead its first row created.
+        repeat: dup === 'repeat',
+      });
+    }
+    if (ready.size === 0) return;
+    const all = [...ready.values()];
+    const existing = new Set(
+      (
+        await sql<{
+          email: string;
+        }>`SELECT lower(email) AS email FROM leads WHERE workspace_id = ${ws}::uuid AND lower(email) = ANY(${all.map((r) => r.email as string)}::text[])`.execute(
+          this.deps.db,
+        )
+      ).rows.map((r) => r.email),
+    );
+    const fresh = all.filter((r) => !existing.has(r.email as string));
+    const known = all.filter((r) => existing.has(r.email as string));
+    if (this.opts.duplicates === 'fail') {
+      for (const r of known.filter((k) => !k.repeat))
+        this.fail({ n: r.row as number, line: r.line as number, values: {}, properties: {} }, 'email', `a lead with ${r.email} already exists`);
+    }
+    const updates = this.opts.duplicates === 'update' ? known : this.opts.duplicates === 'fail' ? known.filter((k) => k.repeat) : [];
+    if (this.opts.duplicates === 'skip') this.counts.skipped += known.length;
+    if (this.opts.dryRun) {
+      // Nothing was written, so a repeat of a new email in a later batch still looks new: it would update.
+      this.counts.inserted += fresh.filter((r) => !r.repeat).length;
+      this.counts.updated += fresh.filter((r) => r.repeat).length + updates.length;
+      return;
+    }
+    await this.deps.db.transaction().execute(async (trx) => {
+      if (fresh.length) {
+        const inserted = await sql<{ id: string }>`
+          INSERT INTO leads (workspace_id, id, email, first_name, last_name, title, phone, company, country, source, persona, status, properties,
+            account_id, stage, owner_id, stage_changed_at, created_at, updated_at, fit_score, interest_score, interest_mass, score_class, scored_at)
+          SELECT ${ws}::uuid, l.id, l.email, l.first_name, l.last_name, l.title, l.phone, l.company, l.country, l.source, l.persona, l.status,
+            coalesce(l.properties, '{}'), a.id, l.stage, NULL, ${now}::timestamptz, l.created_at, ${now}::timestamptz,
+            ${fitScoreSql(this.scoring)}, 0, 0, ${classSql(fitScoreSql(this.scoring), sql`0`, this.scoring)}, ${now}::timestamptz
+          FROM jsonb_to_recordset(${JSON.stringify(fresh)}::jsonb) AS l(id uuid, email text, first_name text, last_name text, title text, phone text,
+            company text, country text, source text, persona text, status text, stage text, properties jsonb, account_domain text, created_at timestamptz)
+          LEFT JOIN accounts a ON a.workspace_id = ${ws}::uuid AND lower(a.domain) = l.account_domain
+          ON CONFLICT (workspace_id, lower(email)) DO NOTHING
+          RETURNING id`.execute(trx);
+        this.counts.inserted += inserted.rows.length;
+        this.counts.skipped += fresh.length - inserted.rows.length;
+      }
+      if (updates.length) {
+        // Cells the file leaves empty keep what the lead has; the stage moves only through the funnel.
+        const updated = await sql<{ id: string }>`
+          UPDATE leads t SET
+            first_name = coalesce(l.first_name, t.first_name), last_name = coalesce(l.last_name, t.last_name), title = coalesce(l.title, t.title),
+            phone = coalesce(l.phone, t.phone), company = coalesce(l.company, t.company), country = coalesce(l.country, t.country),
+            source = coalesce(t.source, l.source), persona = coalesce(l.persona, t.persona), status = coalesce(l.status, t.status),
+            properties = t.properties || coalesce(l.properties, '{}'), account_id = coalesce(t.account_id, a.id),
+            version = t.version + 1, updated_at = ${now}::timestamptz
+          FROM jsonb_to_recordset(${JSON.stringify(updates)}::jsonb) AS l(email text, first_name text, last_name text, title text, phone text,
+            company text, country text, source text, persona text, status text, properties jsonb, account_domain text)
+          LEFT JOIN accounts a ON a.workspace_id = ${ws}::uuid AND lower(a.domain) = l.account_domain
+          WHERE t.workspace_id = ${ws}::uuid AND lower(t.email) = l.email
+          RETURNING t.id`.execute(trx);
+        this.counts.updated += updated.rows.length;
+        await refreshLeads(
+          trx,
+          ws,
+          this.scoring,
+          updated.rows.map((r) => r.id),
+          now,
+          'import',
+        );
+      }
+    });
+  }
+
+  private async accounts(rows: Row[]): Promise<void> {
+    const ws = this.actor.workspaceId;
+    const now = this.deps.clock.now();
+    const withDomain = new Map<string, Record<string, unknown>>();
+    const without: Record<string, unknown>[] = [];
+    const idKey = this.opts.format === 'custom' ? 'external_id' : `${this.opts.format}_id`;
+    for (const row of rows) {
+      const domain = domainOf(row.values.domain);
+      if (row.values.domain && !domain) {
+        this.fail(row, 'domain', `"${row.values.domain}" is not a domain or website`);
+        continue;
+      }
+      const name = text(row.values.name) ?? domain;
+      if (!name) {
+        this.fail(row, 'name', 'is required (or a domain)');
+        continue;
+      }
+      let employees: number | null = null;
+      if (row.values.employees) {
+        const n = Number(row.values.employees.replace(/[,\s]/g, ''));
+        if (!Number.isInteger(n) || n < 0) {
+          this.fail(row, 'employees', `"${row.values.employees}" is not a whole number`);
+          continue;
+        }
+        employees = n;
+      }
+      const properties = { ...row.properties, ...(row.values.externalId ? { [idKey]: row.values.externalId } : {}) };
+      const record = {
+        id: uuidv7(now.getTime()),
+        row: row.n,
+        line: row.line,
+        name,
+        domain,
+        industry: text(row.values.industry, 200),
+        employees,
+        country: text(row.values.country, 100),
+        region: text(row.values.region, 100),
+        properties,
+        repeat: false,
+      };
+      if (!domain) {
+        without.push(record);
+        continue;
+      }
+      const dup = this.duplicateInFile(row, domain, 'domain');
+      if (dup === 'failed') continue;
+      if (dup === 'repeat' && this.opts.duplicates === 'skip') {
+        this.counts.skipped += 1;
+        continue;
+      }
+      withDomain.set(domain, { ...record, repeat: dup === 'repeat' });
+    }
+    const keyed = [...withDomain.values()];
+    const existing = new Set(
+      keyed.length
+        ? (
+            await sql<{
+              domain: string;
+            }>`SELECT lower(domain) AS domain FROM accounts WHERE workspace_id = ${ws}::uuid AND lower(domain) = ANY(${keyed.map((r) => r.domain as string)}::text[])`.execute(
+              this.deps.db,
+            )
+          ).rows.map((r) => r.domain)
+        : [],
+    );
+    const fresh = [...keyed.filter((r) => !existing.has(r.domain as string)), ...without];
+    const known = keyed.filter((r) => existing.has(r.domain as string));
+    if (this.opts.duplicates === 'fail') {
+      for (const r of known.filter((k) => !k.repeat))
+        this.fail({ n: r.row as number, line: r.line as number, values: {}, properties: {} }, 'domain', `an account with ${r.domain} already exists`);
+    }
+    const updates = this.opts.duplicates === 'update' ? known : this.opts.duplicates === 'fail' ? known.filter((k) => k.repeat) : [];
+    if (this.opts.duplicates === 'skip') this.counts.skipped += known.length;
+    if (this.opts.dryRun) {
+      this.counts.inserted += fresh.length;
+      this.counts.updated += updates.length;
+      return;
+    }
+    await this.deps.db.transaction().execute(async (trx) => {
+      if (fresh.length) {
+        const inserted = await sql<{ id: string }>`
+          INSERT INTO accounts (workspace_id, id, name, domain, industry, employees, country, region, properties, created_at, updated_at)
+          SELECT ${ws}::uuid, r.id, r.name, r.domain, r.industry, r.employees, r.country, r.region, coalesce(r.properties, '{}'), ${now}::timestamptz, ${now}::timestamptz
+          FROM jsonb_to_recordset(${JSON.stringify(fresh)}::jsonb) AS r(id uuid, name text, domain text, industry text, employees integer, country text, region text, properties jsonb)
+          ON CONFLICT DO NOTHING
+          RETURNING id`.execute(trx);
+        this.counts.inserted += inserted.rows.length;
+        this.counts.skipped += fresh.length - inserted.rows.length;
+      }
+      if (updates.length) {
+        const updated = await sql<{ id: string }>`
+          UPDATE accounts t SET name = coalesce(r.name, t.name), industry = coalesce(r.industry, t.industry), employees = coalesce(r.employees, t.employees),
+            country = coalesce(r.country, t.country), region = coalesce(r.region, t.region), properties = t.properties || coalesce(r.properties, '{}'),
+            version = t.version + 1, updated_at = ${now}::timestamptz
+          FROM jsonb_to_recordset(${JSON.stringify(updates)}::jsonb) AS r(name text, domain text, industry text, employees integer, country text, region text, properties jsonb)
+          WHERE t.workspace_id = ${ws}::uuid AND lower(t.domain) = r.domain
+          RETURNING t.id`.execute(trx);
+        this.counts.updated += updated.rows.length;
+      }
+    });
+  }
+
+  private async deals(rows: Row[]): Promise<void> {
+    const ws = this.actor.workspaceId;
+    const now = this.deps.clock.now();
+    const ready: Record<string, unknown>[] = [];
+    const idKey = this.opts.format === 'custom' ? 'external_id' : `${this.opts.format}_id`;
+    for (const row of rows) {
+      const name = text(row.values.name);
+      if (!name) {
+        this.fail(row, 'name', 'is required');
+        continue;
+      }
+      const amountText = (row.values.amount ?? '0').replace(/[,\s$€£]/g, '');
+      if (!/^\d+(\.\d{1,2})?$/.test(amountText) || Number(amountText) >= 1e16) {
+        this.fail(row, 'amount', `"${row.values.amount}" is not an amount`);
+        continue;
+      }
+      const currency = (row.values.currency ?? 'USD').toUpperCase();
+      if (!/^[A-Z]{3}$/.test(currency)) {
+        this.fail(row, 'currency', `"${row.values.currency}" is not a three-letter currency code`);
+        continue;
+      }
+      const stage = text(row.values.stage, 100) ?? 'imported';
+      const status = row.values.status?.toLowerCase() ?? dealOutcome(stage);
+      if (!['open', 'won', 'lost'].includes(status)) {
+        this.fail(row, 'status', `"${row.values.status}" is not open, won or lost`);
+        continue;
+      }
+      const close = row.values.closeDate ? parseDate(row.values.closeDate) : null;
+      if (close === undefined) {
+        this.fail(row, 'closeDate', `"${row.values.closeDate}" is not a date`);
+        continue;
+      }
+      ready.push({
+        id: uuidv7(now.getTime()),
+        name,
+        amount: amountText,
+        currency,
+        stage,
+        status,
+        close_date: close ? close.toISOString().slice(0, 10) : null,
+        lead_email: row.values.leadEmail?.toLowerCase() ?? null,
+        account_domain: domainOf(row.values.accountDomain),
+        account_external: row.values.accountExternalId ?? null,
+        lost_reason: status === 'lost' ? text(row.values.lostReason) : null,
+      });
+    }
+    this.notes.add('Deals have no natural key, so every row is a new deal; the duplicate policy does not apply to them');
+    if (ready.length === 0) return;
+    if (this.opts.dryRun) {
+      this.counts.inserted += ready.length;
+      return;
+    }
+    const inserted = await sql<{ id: string }>`
+      INSERT INTO deals (workspace_id, id, name, amount, currency, stage, status, close_date, lead_id, account_id, owner_id, lost_reason, created_at, updated_at)
+      SELECT ${ws}::uuid, r.id, r.name, r.amount, r.currency, r.stage, r.status, r.close_date, l.id, coalesce(a.id, ax.id, l.account_id), NULL, r.lost_reason,
+        ${now}::timestamptz, ${now}::timestamptz
+      FROM jsonb_to_recordset(${JSON.stringify(ready)}::jsonb) AS r(id uuid, name text, amount numeric, currency text, stage text, status text, close_date date,
+        lead_email text, account_domain text, account_external text, lost_reason text)
+      LEFT JOIN leads l ON l.workspace_id = ${ws}::uuid AND lower(l.email) = r.lead_email
+      LEFT JOIN accounts a ON a.workspace_id = ${ws}::uuid AND lower(a.domain) = r.account_domain
+      LEFT JOIN LATERAL (SELECT x.id FROM accounts x WHERE x.workspace_id = ${ws}::uuid AND r.account_external IS NOT NULL
+        AND x.properties ->> ${idKey} = r.account_external LIMIT 1) AS ax ON true
+      RETURNING id`.execute(this.deps.db);
+    this.counts.inserted += inserted.rows.length;
+  }
+}
