@@ -3,7 +3,11 @@
  * beside the floor (the same use case called directly) measured in the same run on the same
  * database, for the embedded database and for PostgreSQL. See bench/README.md.
  *
- * Environment: BENCH_DB=embedded|postgres|both (default both), BENCH_RATE (200/s),
+ * With them, for each database: tracking ingest throughput beside the parse-only and COPY
+ * ceilings and speed to lead (bench/ingest.ts), rescoring a million leads (bench/rescore.ts) and
+ * importing a million-row CSV (bench/import.ts).
+ *
+ * Environment: BENCH_ONLY=handoff,ingest,rescore,import (default all), BENCH_DB=embedded|postgres|both (default both), BENCH_RATE (200/s),
  * BENCH_SECONDS (20), BENCH_WARM_SECONDS (3), DATABASE_URL (PostgreSQL to use instead of a
  * throwaway server), BENCH_CPU_PROF_DIR (write a --cpu-prof of the server process there).
  */
@@ -18,8 +22,11 @@ import { migrateToLatest } from '../src/db/migrate.js';
 import { actorFromUser } from '../src/features/auth/auth.service.js';
 import { systemClock } from '../src/lib/clock.js';
 import { type FloorRun, profileStatements, runFloor, type StatementProfile } from './floor.js';
+import { benchImport } from './import.js';
+import { benchIngest } from './ingest.js';
 import { type HttpRun, runHttp, warmUpServer } from './load.js';
 import { preparePostgres } from './postgres.js';
+import { benchRescore } from './rescore.js';
 import { type Seeded, seed } from './setup.js';
 import { type PhaseResult, type Summary, summarize } from './stats.js';
 
@@ -32,6 +39,7 @@ const RATE = Math.round(num('BENCH_RATE', 200));
 const SECONDS = Math.round(num('BENCH_SECONDS', 20));
 const WARM = Math.round(num('BENCH_WARM_SECONDS', 3));
 const WHICH = process.env.BENCH_DB ?? 'both';
+const ONLY = new Set((process.env.BENCH_ONLY ?? 'handoff,ingest,rescore,import').split(',').map((x) => x.trim()));
 const P99_LIMIT_MS = 25;
 const RATIO_LIMIT = 2;
 const PROFILE_CALLS = 100;
@@ -47,6 +55,8 @@ interface Outcome {
   http?: PhaseResult;
   floor?: PhaseResult & { p99Before: number; p99After: number };
   profile?: StatementProfile;
+  /** Lines from the other benchmarks (ingest, rescoring, import). */
+  extra?: string[];
   problems: string[];
 }
 
@@ -270,7 +280,30 @@ function report(o: Outcome): void {
       console.log(`    ${st.perCall.toFixed(1)}× ${st.meanMs.toFixed(3).padStart(6)} ms  ${text.length > 110 ? `${text.slice(0, 107)}...` : text}`);
     }
   }
+  for (const line of o.extra ?? []) console.log(line);
   for (const problem of o.problems) console.log(`  ERROR: ${problem}`);
+}
+
+/** The benchmarks after the handoff one, each on a fresh database of the same kind. */
+async function others(kind: Kind, out: Outcome, fresh: () => Promise<{ t: Target; cleanup: () => Promise<void> }>): Promise<void> {
+  const runs: [string, (t: Target) => Promise<{ lines: string[]; problems: string[] }>][] = [
+    ['ingest', (t) => benchIngest(t, () => open(t), log)],
+    ['rescore', (t) => benchRescore(t, () => open(t), log)],
+    ['import', (t) => benchImport(t, () => open(t), log)],
+  ];
+  for (const [name, run] of runs) {
+    if (!ONLY.has(name)) continue;
+    const { t, cleanup } = await fresh();
+    try {
+      const r = await run(t);
+      out.extra = [...(out.extra ?? []), ...r.lines];
+      out.problems.push(...r.problems);
+    } catch (error) {
+      out.problems.push(`${name} (${kind}): ${String((error as Error).stack ?? error)}`);
+    } finally {
+      await cleanup();
+    }
+  }
 }
 
 async function main(): Promise<void> {
@@ -286,23 +319,36 @@ async function main(): Promise<void> {
   if (WHICH === 'both' || WHICH === 'embedded') {
     const dataDir = mkdtempSync(join(os.tmpdir(), 'tandem-bench-'));
     console.log(`\nEmbedded database: PGlite ${pglite} in ${dataDir}`);
+    const label = `Embedded (PGlite ${pglite}, data directory on disk)`;
+    let outcome: Outcome = { kind: 'embedded', label, problems: [] };
     try {
-      outcomes.push(await bench({ kind: 'embedded', dataDir }, `Embedded (PGlite ${pglite}, data directory on disk)`));
+      if (ONLY.has('handoff')) outcome = await bench({ kind: 'embedded', dataDir }, label);
     } catch (error) {
-      outcomes.push({ kind: 'embedded', label: 'Embedded', problems: [String((error as Error).stack ?? error)] });
+      outcome.problems.push(String((error as Error).stack ?? error));
     } finally {
       rmSync(dataDir, { recursive: true, force: true });
     }
+    await others('embedded', outcome, async () => {
+      const dir = mkdtempSync(join(os.tmpdir(), 'tandem-bench-'));
+      return { t: { kind: 'embedded', dataDir: dir }, cleanup: async () => rmSync(dir, { recursive: true, force: true }) };
+    });
+    outcomes.push(outcome);
   }
   if (WHICH === 'both' || WHICH === 'postgres') {
     try {
       const pgTarget = await preparePostgres();
       console.log(`\nPostgreSQL: ${pgTarget.where}`);
+      let outcome: Outcome = { kind: 'postgres', label: 'PostgreSQL', problems: [] };
       try {
-        outcomes.push(await bench({ kind: 'postgres', url: pgTarget.url }, 'PostgreSQL'));
+        if (ONLY.has('handoff')) outcome = await bench({ kind: 'postgres', url: pgTarget.url }, 'PostgreSQL');
       } finally {
         await pgTarget.cleanup();
       }
+      await others('postgres', outcome, async () => {
+        const fresh = await preparePostgres();
+        return { t: { kind: 'postgres', url: fresh.url }, cleanup: fresh.cleanup };
+      });
+      outcomes.push(outcome);
     } catch (error) {
       outcomes.push({ kind: 'postgres', label: 'PostgreSQL', problems: [String((error as Error).stack ?? error)] });
     }

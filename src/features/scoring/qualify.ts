@@ -2,7 +2,7 @@ import type { Kysely } from 'kysely';
 import type { DB } from '../../db/schema.js';
 import { systemActor } from '../../domain/access.js';
 import { AUTO_HANDOFF_ROLES, type AutoCriterion, stageByKey } from '../../domain/agreement.js';
-import { type EventFacts, interestRuleMatches } from '../../domain/scoring.js';
+import { type EventFacts, interestRuleMatches, type ScoreClass } from '../../domain/scoring.js';
 import { recordActivity } from '../activities/activities.repo.js';
 import type { EffectiveAgreement } from '../agreements/agreements.service.js';
 import { lockLeadForMove } from '../handoffs/handoffs.repo.js';
@@ -10,7 +10,7 @@ import { startHandoff } from '../handoffs/handoffs.service.js';
 import type { Rescored } from './scoring.repo.js';
 
 /** Does the criterion hold for a lead with these scores that has just done these events? */
-export function criterionHolds(c: AutoCriterion, scores: Pick<Rescored, 'fit' | 'interest' | 'cls'>, events: readonly EventFacts[]): boolean {
+export function criterionHolds(c: AutoCriterion, scores: { fit: number; interest: number; cls: ScoreClass }, events: readonly EventFacts[]): boolean {
   if (c.classes && !c.classes.includes(scores.cls)) return false;
   if (c.minFit !== undefined && scores.fit < c.minFit) return false;
   if (c.minInterest !== undefined && scores.interest < c.minInterest) return false;
@@ -50,7 +50,12 @@ export async function handOffQualified(
   if (criteria.length === 0) return [];
   const out: Qualified[] = [];
   for (const scores of leads) {
-    const criterion = criteria.find((c) => criterionHolds(c, scores, eventsByLead.get(scores.id) ?? []));
+    // A criterion on scores alone fires when the lead comes to meet it, not on every later event;
+    // one on an event fires on that event.
+    const before = { fit: scores.oldFit, interest: scores.oldInterest, cls: scores.oldClass ?? 'low_fit_low_interest' };
+    const criterion = criteria.find(
+      (c) => criterionHolds(c, scores, eventsByLead.get(scores.id) ?? []) && (c.event !== undefined || !criterionHolds(c, before, [])),
+    );
     if (!criterion) continue;
     const locked = await lockLeadForMove(trx, workspaceId, scores.id);
     if (!locked) continue;

@@ -53,6 +53,8 @@ export interface Rescored {
   interest: number;
   cls: ScoreClass;
   oldClass: ScoreClass | null;
+  oldFit: number;
+  oldInterest: number;
 }
 
 /**
@@ -82,7 +84,7 @@ function refreshSql(workspaceId: string, doc: ScoringDocument, leadIds: readonly
       INSERT INTO score_history (workspace_id, id, lead_id, at, fit, interest, class, cause)
       SELECT ${workspaceId}::uuid, ${sql.raw(uuidSql())}, c.id, ${now}::timestamptz, c.fit, c.interest, c.cls, ${cause}
       FROM c
-      WHERE c.old_class IS DISTINCT FROM c.cls OR c.old_fit <> c.fit OR abs(c.old_interest - c.interest) >= 1
+      WHERE c.old_class IS DISTINCT FROM c.cls OR c.old_fit <> c.fit
     )
     ${tail}`;
 }
@@ -96,10 +98,25 @@ export async function refreshLeads(
   cause: string,
 ): Promise<Rescored[]> {
   if (leadIds.length === 0) return [];
-  const result = await refreshSql(workspaceId, doc, leadIds, now, cause, sql`SELECT c.id, c.fit, c.interest, c.cls, c.old_class FROM c`)
-    .$castTo<{ id: string; fit: number; interest: number; cls: ScoreClass; old_class: ScoreClass | null }>()
+  const result = await refreshSql(
+    workspaceId,
+    doc,
+    leadIds,
+    now,
+    cause,
+    sql`SELECT c.id, c.fit, c.interest, c.cls, c.old_class, c.old_fit, c.old_interest FROM c`,
+  )
+    .$castTo<{ id: string; fit: number; interest: number; cls: ScoreClass; old_class: ScoreClass | null; old_fit: number; old_interest: number }>()
     .execute(trx);
-  return result.rows.map((r) => ({ id: r.id, fit: Number(r.fit), interest: Number(r.interest), cls: r.cls, oldClass: r.old_class }));
+  return result.rows.map((r) => ({
+    id: r.id,
+    fit: Number(r.fit),
+    interest: Number(r.interest),
+    cls: r.cls,
+    oldClass: r.old_class,
+    oldFit: Number(r.old_fit),
+    oldInterest: Number(r.old_interest),
+  }));
 }
 
 /** Refresh every lead of the workspace; returns how many moved. */
@@ -180,14 +197,22 @@ export interface ScoredEvent extends EventFacts {
  * now, and earlier anonymous ones an identify has just joined): grant each rule's points within
  * its cap, add the decayed weight to each lead's interest mass. Returns the events scored.
  */
-export async function scoreNewEvents(trx: Kysely<DB>, workspaceId: string, doc: ScoringDocument): Promise<ScoredEvent[]> {
+export async function scoreNewEvents(
+  trx: Kysely<DB>,
+  workspaceId: string,
+  doc: ScoringDocument,
+  stored: readonly ScoredEvent[],
+  now: Date,
+): Promise<{ events: ScoredEvent[]; rescored: Rescored[] }> {
   const rows = await sql<{ id: string; lead_id: string; type: string; name: string | null; properties: Record<string, unknown>; at: Date }>`
     SELECT id, lead_id, type, name, properties, at FROM events
     WHERE workspace_id = ${workspaceId}::uuid AND lead_id IS NOT NULL AND NOT scored
     ORDER BY at, id
     FOR UPDATE SKIP LOCKED`.execute(trx);
-  const events: ScoredEvent[] = rows.rows.map((r) => ({ id: r.id, leadId: r.lead_id, type: r.type, name: r.name, properties: r.properties ?? {}, at: r.at }));
-  if (events.length === 0) return events;
+  const joined: ScoredEvent[] = rows.rows.map((r) => ({ id: r.id, leadId: r.lead_id, type: r.type, name: r.name, properties: r.properties ?? {}, at: r.at }));
+  // Caps are granted in time order, as a full rescore grants them.
+  const events = [...stored, ...joined].sort((a, b) => a.at.getTime() - b.at.getTime() || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  if (events.length === 0) return { events, rescored: [] };
   const wanted: { event: ScoredEvent; rule: InterestRule; period: number }[] = [];
   for (const event of events) {
     for (const rule of doc.interest.rules) {
@@ -229,11 +254,43 @@ export async function scoreNewEvents(trx: Kysely<DB>, workspaceId: string, doc: 
       SELECT ${workspaceId}::uuid, r.lead_id, r.rule_id, r.event_id, r.at, r.period, r.points
       FROM jsonb_to_recordset(${JSON.stringify(points)}::jsonb) AS r(lead_id uuid, rule_id text, event_id uuid, at timestamptz, period integer, points float8)
       ON CONFLICT DO NOTHING`.execute(trx);
-    const deltas = [...mass].map(([lead_id, m]) => ({ lead_id, mass: m }));
-    await sql`UPDATE leads l SET interest_mass = l.interest_mass + d.mass
-      FROM jsonb_to_recordset(${JSON.stringify(deltas)}::jsonb) AS d(lead_id uuid, mass float8)
-      WHERE l.workspace_id = ${workspaceId}::uuid AND l.id = d.lead_id`.execute(trx);
   }
-  await sql`UPDATE events SET scored = true WHERE workspace_id = ${workspaceId}::uuid AND id = ANY(${events.map((e) => e.id)}::uuid[])`.execute(trx);
-  return events;
+  if (joined.length)
+    await sql`UPDATE events SET scored = true WHERE workspace_id = ${workspaceId}::uuid AND id = ANY(${joined.map((e) => e.id)}::uuid[])`.execute(trx);
+  const rescored = mass.size ? await addInterest(trx, workspaceId, doc, mass, now) : [];
+  return { events, rescored };
+}
+
+/**
+ * Add interest to leads and reclassify them from their stored fit, in one statement; a class
+ * change goes into the score history. Only leads whose interest moved are written.
+ */
+async function addInterest(trx: Kysely<DB>, workspaceId: string, doc: ScoringDocument, mass: ReadonlyMap<string, number>, now: Date): Promise<Rescored[]> {
+  const deltas = [...mass].map(([lead_id, m]) => ({ lead_id, mass: m }));
+  const decay = decayAt(now, doc.interest.halfLifeDays);
+  const interest = sql`(o.mass * ${decay}::float8)`;
+  const result = await sql<{ id: string; fit: number; interest: number; cls: ScoreClass; old_class: ScoreClass | null; old_interest: number }>`
+    WITH o AS (
+      SELECT l.id, l.fit_score, l.score_class AS old_class, l.interest_mass * ${decay}::float8 AS old_interest, l.interest_mass + d.mass AS mass
+      FROM leads l JOIN jsonb_to_recordset(${JSON.stringify(deltas)}::jsonb) AS d(lead_id uuid, mass float8) ON l.id = d.lead_id
+      WHERE l.workspace_id = ${workspaceId}::uuid
+    ), upd AS (
+      UPDATE leads l SET interest_mass = o.mass, interest_score = ${interest}, score_class = ${classSql(sql`o.fit_score`, interest, doc)}, scored_at = ${now}::timestamptz
+      FROM o WHERE l.workspace_id = ${workspaceId}::uuid AND l.id = o.id
+      RETURNING l.id, l.fit_score AS fit, l.interest_score AS interest, l.score_class AS cls, o.old_class, o.old_interest
+    ), history AS (
+      INSERT INTO score_history (workspace_id, id, lead_id, at, fit, interest, class, cause)
+      SELECT ${workspaceId}::uuid, ${sql.raw(uuidSql())}, upd.id, ${now}::timestamptz, upd.fit, upd.interest, upd.cls, 'events'
+      FROM upd WHERE upd.old_class IS DISTINCT FROM upd.cls
+    )
+    SELECT * FROM upd`.execute(trx);
+  return result.rows.map((r) => ({
+    id: r.id,
+    fit: Number(r.fit),
+    interest: Number(r.interest),
+    cls: r.cls,
+    oldClass: r.old_class,
+    oldFit: Number(r.fit),
+    oldInterest: Number(r.old_interest),
+  }));
 }

@@ -8,8 +8,17 @@ import { AppError, invalidMany, notFound } from '../../lib/errors.js';
 import { uuidv7 } from '../../lib/ids.js';
 import { recordActivity } from '../activities/activities.repo.js';
 import { getEffectiveAgreement } from '../agreements/agreements.service.js';
-import { handOffQualified, type Qualified } from './qualify.js';
-import { type ActiveScoring, getActiveScoring, type PreviewCounts, previewRescore, refreshLeads, rescoreAll, scoreNewEvents } from './scoring.repo.js';
+import { criterionHolds, handOffQualified, type Qualified } from './qualify.js';
+import {
+  type ActiveScoring,
+  getActiveScoring,
+  type PreviewCounts,
+  previewRescore,
+  refreshLeads,
+  rescoreAll,
+  type ScoredEvent,
+  scoreNewEvents,
+} from './scoring.repo.js';
 import { classSql, decayAt, fitScoreSql, grantedPointsSql, massSql } from './scoring.sql.js';
 
 export interface Deps {
@@ -221,16 +230,52 @@ export async function activateScoring(deps: Deps, actor: Actor): Promise<Activat
  * scores of every lead they or the profile changes touched, and hand off each lead that now
  * meets one of the agreement's automatic criteria.
  */
-export async function scoreAfterEvents(trx: Kysely<DB>, workspaceId: string, touched: ReadonlySet<string>, now: Date): Promise<Qualified[]> {
+export async function scoreAfterEvents(
+  trx: Kysely<DB>,
+  workspaceId: string,
+  touched: ReadonlySet<string>,
+  stored: readonly ScoredEvent[],
+  now: Date,
+): Promise<Qualified[]> {
   const scoring = await getActiveScoring(trx, workspaceId);
-  const scored = await scoreNewEvents(trx, workspaceId, scoring.document);
-  const eventsByLead = new Map<string, EventFacts[]>();
-  for (const e of scored) eventsByLead.set(e.leadId, [...(eventsByLead.get(e.leadId) ?? []), e]);
-  const leads = new Set([...touched, ...eventsByLead.keys()]);
-  if (leads.size === 0) return [];
-  const rescored = await refreshLeads(trx, workspaceId, scoring.document, [...leads], now, 'events');
+  const { events, rescored } = await scoreNewEvents(trx, workspaceId, scoring.document, stored, now);
   const agreement = await getEffectiveAgreement(trx, workspaceId);
-  return handOffQualified(trx, workspaceId, agreement, rescored, eventsByLead, now);
+  const eventsByLead = new Map<string, EventFacts[]>();
+  for (const e of events) eventsByLead.set(e.leadId, [...(eventsByLead.get(e.leadId) ?? []), e]);
+  // Profiles that changed (identify, group) get their fit recomputed too.
+  const byId = new Map(rescored.map((r) => [r.id, r]));
+  for (const r of await refreshLeads(trx, workspaceId, scoring.document, [...touched], now, 'profile')) byId.set(r.id, r);
+  // A lead whose event meets an event criterion qualifies whatever its points; read its scores.
+  const criteria = agreement.document.handoff.criteria.auto.filter((c) => c.event);
+  const missing = criteria.length
+    ? [...eventsByLead]
+        .filter(
+          ([id, list]) =>
+            !byId.has(id) &&
+            list.some((e) =>
+              criteria.some((c) =>
+                criterionHolds({ ...c, classes: undefined, minFit: undefined, minInterest: undefined }, { fit: 0, interest: 0, cls: 'low_fit_low_interest' }, [
+                  e,
+                ]),
+              ),
+            ),
+        )
+        .map(([id]) => id)
+    : [];
+  if (missing.length) {
+    const rows = await trx
+      .selectFrom('leads')
+      .select(['id', 'fit_score', 'interest_score', 'score_class'])
+      .where('workspace_id', '=', workspaceId)
+      .where('id', 'in', missing)
+      .execute();
+    for (const r of rows) {
+      const cls = (r.score_class ?? 'low_fit_low_interest') as ScoreClass;
+      byId.set(r.id, { id: r.id, fit: r.fit_score, interest: r.interest_score, cls, oldClass: cls, oldFit: r.fit_score, oldInterest: r.interest_score });
+    }
+  }
+  if (byId.size === 0) return [];
+  return handOffQualified(trx, workspaceId, agreement, [...byId.values()], eventsByLead, now);
 }
 
 /** Refresh one lead's scores after a person created or edited it (fit may have moved). */

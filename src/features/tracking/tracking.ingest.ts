@@ -111,14 +111,14 @@ export class Ingestor {
       for (const w of group) byWorkspace.set(w.workspaceId, [...(byWorkspace.get(w.workspaceId) ?? []), w]);
       const results = new Map<Waiting, StoreResult>();
       for (const [workspaceId, waiting] of byWorkspace) {
-        const { fresh, touched } = await storeEvents(
+        const { fresh, touched, linked } = await storeEvents(
           trx,
           workspaceId,
           waiting.flatMap((w) => w.events),
           now,
         );
         // Scores move and qualifying leads go to sales in the transaction that stores the events.
-        await scoreAfterEvents(trx, workspaceId, touched, now);
+        await scoreAfterEvents(trx, workspaceId, touched, linked, now);
         // Each request learns how many of its own events were new; a messageId sent twice
         // (within a request or by two requests in one group) counts as stored once.
         for (const w of waiting) {

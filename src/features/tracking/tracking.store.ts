@@ -7,6 +7,16 @@ import { recordActivity } from '../activities/activities.repo.js';
 import { getEffectiveAgreement } from '../agreements/agreements.service.js';
 import type { IncomingEvent } from './tracking.parse.js';
 
+/** A stored event already tied to a lead: what scoring needs of it. */
+export interface LinkedEvent {
+  id: string;
+  leadId: string;
+  type: string;
+  name: string | null;
+  properties: Record<string, unknown>;
+  at: Date;
+}
+
 export interface StoreResult {
   /** Events stored now. */
   stored: number;
@@ -25,7 +35,7 @@ export async function storeEvents(
   workspaceId: string,
   events: readonly IncomingEvent[],
   now: Date,
-): Promise<{ fresh: Set<string>; touched: Set<string> }> {
+): Promise<{ fresh: Set<string>; touched: Set<string>; linked: LinkedEvent[] }> {
   const unique = new Map<string, IncomingEvent>();
   for (const e of events) if (!unique.has(e.messageId)) unique.set(e.messageId, e);
   const rows = [...unique.values()].map((e) => ({
@@ -41,18 +51,26 @@ export async function storeEvents(
     context: e.context,
     campaign: e.campaign,
   }));
-  const inserted = await sql<{ message_id: string }>`
-    INSERT INTO events (workspace_id, id, message_id, type, name, anonymous_id, user_id, group_id, lead_id, account_id, at, received_at, properties, context, campaign)
+  // An event that names a known person is scored in this transaction (see scoreAfterEvents), so it
+  // is stored as scored; one that is anonymous now is scored when an identify joins it to a lead.
+  const inserted = await sql<{ message_id: string; id: string; lead_id: string | null }>`
+    INSERT INTO events (workspace_id, id, message_id, type, name, anonymous_id, user_id, group_id, lead_id, account_id, at, received_at, properties, context, campaign, scored)
     SELECT ${workspaceId}::uuid, r.id, r.message_id, r.type, r.name, r.anonymous_id, r.user_id, r.group_id,
-           coalesce(iu.lead_id, ia.lead_id), ig.account_id, r.at, ${now}::timestamptz, coalesce(r.properties, '{}'), coalesce(r.context, '{}'), r.campaign
+           coalesce(iu.lead_id, ia.lead_id), ig.account_id, r.at, ${now}::timestamptz, coalesce(r.properties, '{}'), coalesce(r.context, '{}'), r.campaign,
+           coalesce(iu.lead_id, ia.lead_id) IS NOT NULL
     FROM jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) AS r(id uuid, message_id text, type text, name text, anonymous_id text, user_id text,
          group_id text, at timestamptz, properties jsonb, context jsonb, campaign jsonb)
     LEFT JOIN identities iu ON iu.workspace_id = ${workspaceId}::uuid AND iu.kind = 'user' AND iu.value = r.user_id
     LEFT JOIN identities ia ON ia.workspace_id = ${workspaceId}::uuid AND ia.kind = 'anonymous' AND ia.value = r.anonymous_id
     LEFT JOIN identities ig ON ig.workspace_id = ${workspaceId}::uuid AND ig.kind = 'group' AND ig.value = r.group_id
     ON CONFLICT (workspace_id, message_id) DO NOTHING
-    RETURNING message_id`.execute(trx);
+    RETURNING message_id, id, lead_id`.execute(trx);
   const fresh = new Set(inserted.rows.map((r) => r.message_id));
+  const linked: LinkedEvent[] = [];
+  for (const r of inserted.rows) {
+    const e = unique.get(r.message_id);
+    if (r.lead_id && e) linked.push({ id: r.id, leadId: r.lead_id, type: e.type, name: e.name, properties: e.properties, at: e.at });
+  }
   // Leads whose profile or account changed: their fit is scored again.
   const touched = new Set<string>();
   for (const e of unique.values()) {
@@ -63,7 +81,7 @@ export async function storeEvents(
     else if (e.type === 'alias') await applyAlias(trx, workspaceId, e, now);
     for (const id of leads) if (id) touched.add(id);
   }
-  return { fresh, touched };
+  return { fresh, touched, linked };
 }
 
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
