@@ -82,7 +82,10 @@ export class PGliteSession {
   }
 
   async #send(message: Uint8Array): Promise<{ result: Response; parsed: boolean }> {
-    return readResponse(await this.#pg.execProtocolRaw(message));
+    // The raw stream, because execProtocolRaw also runs PGlite's own reader over every reply.
+    const chunks: Uint8Array[] = [];
+    await this.#pg.execProtocolRawStream(message, { onRawData: (chunk: Uint8Array) => chunks.push(chunk.slice()) });
+    return readResponse(chunks.length === 1 ? (chunks[0] as Uint8Array) : concat(chunks));
   }
 
   #read(response: Response): StatementResult {
