@@ -42,7 +42,8 @@ const statements = [
     at timestamptz NOT NULL,
     period integer NOT NULL,
     points double precision NOT NULL,
-    PRIMARY KEY (workspace_id, lead_id, rule_id, event_id)
+    -- A rule's points for a lead in one cap period sit together: capping reads exactly them.
+    PRIMARY KEY (workspace_id, lead_id, rule_id, period, event_id)
   )`,
   `CREATE TABLE score_history (
     workspace_id uuid NOT NULL REFERENCES workspaces(id) ON DELETE CASCADE,

@@ -11,9 +11,14 @@ export interface IngestOptions {
   maxQueuedEvents: number;
   /** Events written together in one transaction at most. */
   maxGroupEvents: number;
+  /**
+   * Requests of at most this many events go ahead of bulk batches: a browser sends each event
+   * on its own (a demo request, a form), a server-side library sends batches.
+   */
+  interactiveEvents: number;
 }
 
-export const DEFAULT_INGEST: IngestOptions = { maxQueuedEvents: 50_000, maxGroupEvents: 5_000 };
+export const DEFAULT_INGEST: IngestOptions = { maxQueuedEvents: 50_000, maxGroupEvents: 2_000, interactiveEvents: 10 };
 
 interface Waiting {
   workspaceId: string;
@@ -33,6 +38,8 @@ export class Ingestor {
   readonly #clock: Clock;
   readonly #opts: IngestOptions;
   #queue: Waiting[] = [];
+  /** Small requests, written in a group of their own before the bulk queue. */
+  #urgent: Waiting[] = [];
   #queued = 0;
   #writing: Promise<void> | null = null;
 
@@ -53,7 +60,8 @@ export class Ingestor {
     if (this.#queued > 0 && this.#queued + events.length > this.#opts.maxQueuedEvents) {
       throw new AppError('rate_limited', `Tandem is writing ${this.#queued} events already; retry in a second`, { retryAfterSeconds: 1 });
     }
-    const done = new Promise<StoreResult>((resolve, reject) => this.#queue.push({ workspaceId, events, resolve, reject }));
+    const lane = events.length <= this.#opts.interactiveEvents ? this.#urgent : this.#queue;
+    const done = new Promise<StoreResult>((resolve, reject) => lane.push({ workspaceId, events, resolve, reject }));
     this.#queued += events.length;
     this.#writing ??= this.#drain();
     return done;
@@ -68,11 +76,13 @@ export class Ingestor {
     // Let the requests that arrived in this tick join the first group.
     await new Promise<void>((resolve) => setImmediate(resolve));
     try {
-      while (this.#queue.length) {
+      while (this.#urgent.length || this.#queue.length) {
+        // Interactive requests first, so one qualifying event does not wait behind a bulk backlog.
+        const from = this.#urgent.length ? this.#urgent : this.#queue;
         const group: Waiting[] = [];
         let size = 0;
-        while (this.#queue.length && (group.length === 0 || size + (this.#queue[0] as Waiting).events.length <= this.#opts.maxGroupEvents)) {
-          const next = this.#queue.shift() as Waiting;
+        while (from.length && (group.length === 0 || size + (from[0] as Waiting).events.length <= this.#opts.maxGroupEvents)) {
+          const next = from.shift() as Waiting;
           group.push(next);
           size += next.events.length;
         }
