@@ -111,7 +111,7 @@ export async function buildServer(opts: ServerOptions): Promise<App> {
     await routes(app, deps);
   }
   // Tracking calls are committed in groups; closing the server first writes what is waiting.
-  const ingestor = new Ingestor(database.db, deps.clock, { maxQueuedEvents: config.ingestQueue });
+  const ingestor = new Ingestor(database.db, deps.clock, { maxQueuedEvents: config.ingestQueue, writers: database.kind === 'postgres' ? 2 : 1 });
   await trackingRoutes(app, deps, ingestor);
   app.addHook('onClose', async () => ingestor.flush());
   await app.ready();

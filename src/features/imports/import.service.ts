@@ -4,14 +4,13 @@ import { type Kysely, sql } from 'kysely';
 import type { DB } from '../../db/schema.js';
 import type { Actor } from '../../domain/access.js';
 import { type AgreementDocument, stageByKey } from '../../domain/agreement.js';
-import type { ScoringDocument } from '../../domain/scoring.js';
+import { classify, fitScore, type ScoringDocument } from '../../domain/scoring.js';
 import type { Clock } from '../../lib/clock.js';
 import { AppError, invalidMany } from '../../lib/errors.js';
 import { uuidv7 } from '../../lib/ids.js';
 import { recordActivity } from '../activities/activities.repo.js';
 import { getEffectiveAgreement } from '../agreements/agreements.service.js';
 import { getActiveScoring, refreshLeads } from '../scoring/scoring.repo.js';
-import { classSql, fitScoreSql } from '../scoring/scoring.sql.js';
 import {
   type ColumnMapping,
   dealOutcome,
@@ -338,6 +337,10 @@ class BatchWriter {
         this.counts.skipped += 1;
         continue;
       }
+      // A repeat within this batch replaces the earlier row before anything is written: it counts
+      // as an update of the lead the earlier row creates or updates.
+      const earlier = ready.get(email);
+      if (earlier) this.counts.updated += 1;
       ready.set(email, {
         row: row.n,
         line: row.line,
@@ -357,7 +360,7 @@ class BatchWriter {
         account_domain: domainOf(row.values.accountDomain) ?? email.split('@')[1],
         created_at: (createdAt ?? now).toISOString(),
         // A repeat within the file updates the lead its first row created.
-        repeat: dup === 'repeat',
+        repeat: earlier ? earlier.repeat : dup === 'repeat',
       });
     }
     if (ready.size === 0) return;
@@ -387,15 +390,49 @@ class BatchWriter {
     }
     await this.deps.db.transaction().execute(async (trx) => {
       if (fresh.length) {
+        // Fit is scored here in JavaScript (the same rules as the SQL), with each row's account read
+        // once per batch: cheaper than evaluating every rule in SQL per row on the way in.
+        const domains = [...new Set(fresh.map((r) => r.account_domain as string | null).filter((d): d is string => Boolean(d)))];
+        const accounts = new Map(
+          domains.length
+            ? (
+                await trx
+                  .selectFrom('accounts')
+                  .select(['id', 'domain', 'industry', 'employees', 'country', 'region', 'name', 'properties'])
+                  .where('workspace_id', '=', ws)
+                  .where(sql`lower(domain)`, 'in', domains)
+                  .execute()
+              ).map((a) => [(a.domain ?? '').toLowerCase(), a])
+            : [],
+        );
+        for (const r of fresh) {
+          const account = accounts.get(r.account_domain as string);
+          r.account_id = account?.id ?? null;
+          const fit = fitScore(this.scoring, {
+            lead: {
+              title: r.title as string | null,
+              country: r.country as string | null,
+              persona: r.persona as string | null,
+              source: r.source as string | null,
+              company: r.company as string | null,
+              email: r.email as string,
+              status: r.status as string | null,
+              properties: r.properties as Record<string, unknown>,
+            },
+            account: account ? { ...account, properties: account.properties ?? {} } : null,
+          }).score;
+          r.fit_score = fit;
+          r.score_class = classify(fit, 0, this.scoring.thresholds);
+        }
         const inserted = await sql<{ id: string }>`
           INSERT INTO leads (workspace_id, id, email, first_name, last_name, title, phone, company, country, source, persona, status, properties,
             account_id, stage, owner_id, stage_changed_at, created_at, updated_at, fit_score, interest_score, interest_mass, score_class, scored_at)
           SELECT ${ws}::uuid, l.id, l.email, l.first_name, l.last_name, l.title, l.phone, l.company, l.country, l.source, l.persona, l.status,
-            coalesce(l.properties, '{}'), a.id, l.stage, NULL, ${now}::timestamptz, l.created_at, ${now}::timestamptz,
-            ${fitScoreSql(this.scoring)}, 0, 0, ${classSql(fitScoreSql(this.scoring), sql`0`, this.scoring)}, ${now}::timestamptz
+            coalesce(l.properties, '{}'), l.account_id, l.stage, NULL, ${now}::timestamptz, l.created_at, ${now}::timestamptz,
+            l.fit_score, 0, 0, l.score_class, ${now}::timestamptz
           FROM jsonb_to_recordset(${JSON.stringify(fresh)}::jsonb) AS l(id uuid, email text, first_name text, last_name text, title text, phone text,
-            company text, country text, source text, persona text, status text, stage text, properties jsonb, account_domain text, created_at timestamptz)
-          LEFT JOIN accounts a ON a.workspace_id = ${ws}::uuid AND lower(a.domain) = l.account_domain
+            company text, country text, source text, persona text, status text, stage text, properties jsonb, account_id uuid, created_at timestamptz,
+            fit_score integer, score_class text)
           ON CONFLICT (workspace_id, lower(email)) DO NOTHING
           RETURNING id`.execute(trx);
         this.counts.inserted += inserted.rows.length;

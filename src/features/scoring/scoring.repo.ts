@@ -63,28 +63,40 @@ export interface Rescored {
  * the score history. One statement. With `leadIds`, those leads (all returned); without, every
  * lead of the workspace (the number that moved is returned).
  */
-function refreshSql(workspaceId: string, doc: ScoringDocument, leadIds: readonly string[] | null, now: Date, cause: string, tail: RawBuilder<unknown>) {
+function refreshSql(
+  workspaceId: string,
+  doc: ScoringDocument,
+  leadIds: readonly string[] | null,
+  now: Date,
+  cause: string,
+  tail: RawBuilder<unknown>,
+  /** Recompute each lead's interest mass from its stored points too. */
+  fromPoints = false,
+) {
   const decay = decayAt(now, doc.interest.halfLifeDays);
   const only = leadIds ? sql`AND l.id = ANY(${leadIds}::uuid[])` : sql``;
   const interest = sql`(s.mass * ${decay}::float8)`;
   return sql`
     WITH s AS (
-      SELECT l.id, l.score_class AS old_class, l.fit_score AS old_fit, l.interest_score AS old_interest, ${fitScoreSql(doc)} AS fit, l.interest_mass AS mass
+      SELECT l.id, l.score_class AS old_class, l.fit_score AS old_fit, l.interest_score AS old_interest, ${fitScoreSql(doc)} AS fit,
+        ${fromPoints ? sql`coalesce(m.mass, 0)` : sql`l.interest_mass`} AS mass, l.interest_mass AS old_mass
       FROM leads l LEFT JOIN accounts a ON a.workspace_id = l.workspace_id AND a.id = l.account_id
+      ${fromPoints ? sql`LEFT JOIN (${massSql(sql`SELECT lead_id, at, points FROM score_points WHERE workspace_id = ${workspaceId}::uuid`, doc.interest.halfLifeDays)}) AS m ON m.lead_id = l.id` : sql``}
       WHERE l.workspace_id = ${workspaceId}::uuid ${only}
     ), c AS (
       SELECT s.*, ${interest} AS interest, ${classSql(sql`s.fit`, interest, doc)} AS cls FROM s
     ), moved AS (
-      UPDATE leads l SET fit_score = c.fit, interest_score = c.interest, score_class = c.cls, scored_at = ${now}::timestamptz
+      UPDATE leads l SET fit_score = c.fit, interest_mass = c.mass, interest_score = c.interest, score_class = c.cls, scored_at = ${now}::timestamptz
       FROM c
       WHERE l.workspace_id = ${workspaceId}::uuid AND l.id = c.id
-        AND (c.old_class IS DISTINCT FROM c.cls OR c.old_fit <> c.fit OR abs(c.old_interest - c.interest) >= 0.01)
+        AND (c.old_class IS DISTINCT FROM c.cls OR c.old_fit <> c.fit OR abs(c.old_interest - c.interest) >= 0.01 OR c.old_mass <> c.mass)
       RETURNING l.id
     ), history AS (
       INSERT INTO score_history (workspace_id, id, lead_id, at, fit, interest, class, cause)
       SELECT ${workspaceId}::uuid, ${sql.raw(uuidSql())}, c.id, ${now}::timestamptz, c.fit, c.interest, c.cls, ${cause}
       FROM c
-      WHERE c.old_class IS DISTINCT FROM c.cls OR c.old_fit <> c.fit
+      -- A lead's first score is not a change; its history starts when a score moves.
+      WHERE c.old_class IS NOT NULL AND (c.old_class <> c.cls OR c.old_fit <> c.fit)
     )
     ${tail}`;
 }
@@ -119,9 +131,11 @@ export async function refreshLeads(
   }));
 }
 
-/** Refresh every lead of the workspace; returns how many moved. */
+/** Refresh every lead of the workspace (interest from the stored points); returns how many moved. */
 export async function refreshAll(trx: Kysely<DB>, workspaceId: string, doc: ScoringDocument, now: Date, cause: string): Promise<number> {
-  const result = await refreshSql(workspaceId, doc, null, now, cause, sql`SELECT count(*)::integer AS n FROM moved`).$castTo<{ n: number }>().execute(trx);
+  const result = await refreshSql(workspaceId, doc, null, now, cause, sql`SELECT count(*)::integer AS n FROM moved`, true)
+    .$castTo<{ n: number }>()
+    .execute(trx);
   return Number(result.rows[0]?.n ?? 0);
 }
 
@@ -142,11 +156,6 @@ export async function rescoreAll(trx: Kysely<DB>, workspaceId: string, doc: Scor
   await sql`INSERT INTO score_points (workspace_id, lead_id, rule_id, event_id, at, period, points)
     SELECT ${workspaceId}::uuid, g.lead_id, g.rule_id, g.event_id, g.at, g.period, g.points FROM (${grantedPointsSql(workspaceId, doc)}) AS g`.execute(trx);
   await sql`UPDATE events SET scored = true WHERE workspace_id = ${workspaceId}::uuid AND lead_id IS NOT NULL AND NOT scored`.execute(trx);
-  await sql`UPDATE leads l SET interest_mass = coalesce(m.mass, 0)
-    FROM leads l2 LEFT JOIN (${massSql(sql`SELECT lead_id, at, points FROM score_points WHERE workspace_id = ${workspaceId}::uuid`, doc.interest.halfLifeDays)}) AS m ON m.lead_id = l2.id
-    WHERE l.workspace_id = ${workspaceId}::uuid AND l2.workspace_id = l.workspace_id AND l2.id = l.id AND l.interest_mass IS DISTINCT FROM coalesce(m.mass, 0)`.execute(
-    trx,
-  );
   return refreshAll(trx, workspaceId, doc, now, cause);
 }
 
@@ -274,6 +283,9 @@ async function addInterest(trx: Kysely<DB>, workspaceId: string, doc: ScoringDoc
       SELECT l.id, l.fit_score, l.score_class AS old_class, l.interest_mass * ${decay}::float8 AS old_interest, l.interest_mass + d.mass AS mass
       FROM leads l JOIN jsonb_to_recordset(${JSON.stringify(deltas)}::jsonb) AS d(lead_id uuid, mass float8) ON l.id = d.lead_id
       WHERE l.workspace_id = ${workspaceId}::uuid
+      -- Locked in id order, so two writers adding interest to the same leads cannot deadlock.
+      ORDER BY l.id
+      FOR UPDATE OF l
     ), upd AS (
       UPDATE leads l SET interest_mass = o.mass, interest_score = ${interest}, score_class = ${classSql(sql`o.fit_score`, interest, doc)}, scored_at = ${now}::timestamptz
       FROM o WHERE l.workspace_id = ${workspaceId}::uuid AND l.id = o.id
@@ -281,7 +293,7 @@ async function addInterest(trx: Kysely<DB>, workspaceId: string, doc: ScoringDoc
     ), history AS (
       INSERT INTO score_history (workspace_id, id, lead_id, at, fit, interest, class, cause)
       SELECT ${workspaceId}::uuid, ${sql.raw(uuidSql())}, upd.id, ${now}::timestamptz, upd.fit, upd.interest, upd.cls, 'events'
-      FROM upd WHERE upd.old_class IS DISTINCT FROM upd.cls
+      FROM upd WHERE upd.old_class IS NOT NULL AND upd.old_class <> upd.cls
     )
     SELECT * FROM upd`.execute(trx);
   return result.rows.map((r) => ({

@@ -29,7 +29,11 @@ function factSql(ref: FieldRef): RawBuilder<string | null> {
 }
 
 function containsAny(fact: RawBuilder<string | null>, values: readonly string[]): RawBuilder<boolean> {
-  return sql`EXISTS (SELECT 1 FROM unnest(${values.map(norm)}::text[]) AS v(x) WHERE strpos(lower(${fact}), v.x) > 0)`;
+  // One strpos per value: far cheaper per row than a subquery over an array.
+  return sql`(${sql.join(
+    values.map((v) => sql`strpos(lower(${fact}), ${norm(v)}) > 0`),
+    sql` OR `,
+  )})`;
 }
 
 export function fitPredicateSql(rule: FitRule): RawBuilder<boolean> {

@@ -16,9 +16,14 @@ export interface IngestOptions {
    * on its own (a demo request, a form), a server-side library sends batches.
    */
   interactiveEvents: number;
+  /**
+   * Groups written at the same time. The embedded database is one connection, so 1; on
+   * PostgreSQL a second writer lets the server work while this process prepares the next group.
+   */
+  writers: number;
 }
 
-export const DEFAULT_INGEST: IngestOptions = { maxQueuedEvents: 50_000, maxGroupEvents: 2_000, interactiveEvents: 10 };
+export const DEFAULT_INGEST: IngestOptions = { maxQueuedEvents: 50_000, maxGroupEvents: 2_000, interactiveEvents: 10, writers: 1 };
 
 interface Waiting {
   workspaceId: string;
@@ -41,7 +46,7 @@ export class Ingestor {
   /** Small requests, written in a group of their own before the bulk queue. */
   #urgent: Waiting[] = [];
   #queued = 0;
-  #writing: Promise<void> | null = null;
+  #writers = new Set<Promise<void>>();
 
   constructor(db: Kysely<DB>, clock: Clock, opts: Partial<IngestOptions> = {}) {
     this.#db = db;
@@ -63,34 +68,33 @@ export class Ingestor {
     const lane = events.length <= this.#opts.interactiveEvents ? this.#urgent : this.#queue;
     const done = new Promise<StoreResult>((resolve, reject) => lane.push({ workspaceId, events, resolve, reject }));
     this.#queued += events.length;
-    this.#writing ??= this.#drain();
+    if (this.#writers.size < this.#opts.writers) {
+      const writer: Promise<void> = this.#drain().finally(() => this.#writers.delete(writer));
+      this.#writers.add(writer);
+    }
     return done;
   }
 
   /** Wait until everything submitted so far is written (for shutdown). */
   async flush(): Promise<void> {
-    while (this.#writing) await this.#writing;
+    while (this.#writers.size) await Promise.all(this.#writers);
   }
 
   async #drain(): Promise<void> {
     // Let the requests that arrived in this tick join the first group.
     await new Promise<void>((resolve) => setImmediate(resolve));
-    try {
-      while (this.#urgent.length || this.#queue.length) {
-        // Interactive requests first, so one qualifying event does not wait behind a bulk backlog.
-        const from = this.#urgent.length ? this.#urgent : this.#queue;
-        const group: Waiting[] = [];
-        let size = 0;
-        while (from.length && (group.length === 0 || size + (from[0] as Waiting).events.length <= this.#opts.maxGroupEvents)) {
-          const next = from.shift() as Waiting;
-          group.push(next);
-          size += next.events.length;
-        }
-        await this.#write(group);
-        this.#queued -= size;
+    while (this.#urgent.length || this.#queue.length) {
+      // Interactive requests first, so one qualifying event does not wait behind a bulk backlog.
+      const from = this.#urgent.length ? this.#urgent : this.#queue;
+      const group: Waiting[] = [];
+      let size = 0;
+      while (from.length && (group.length === 0 || size + (from[0] as Waiting).events.length <= this.#opts.maxGroupEvents)) {
+        const next = from.shift() as Waiting;
+        group.push(next);
+        size += next.events.length;
       }
-    } finally {
-      this.#writing = null;
+      await this.#write(group);
+      this.#queued -= size;
     }
   }
 
