@@ -135,4 +135,36 @@ describe('tandem on the command line', () => {
     expect(res.code).toBe(1);
     expect(res.stderr).toContain('document.routing.fallbackPool[0].user: no user with email nobody@cli.test');
   });
+
+  it('imports a CSV with a progress line, dry run first, reports bad rows by row and column, and exports', async () => {
+    const csv = file(
+      'contacts.csv',
+      [
+        'Record ID,First Name,Last Name,Email,Job Title,Lifecycle Stage',
+        '1,Ann,Able,ann@cli-import.example,CTO,lead',
+        '2,Bad,Row,not-an-email,CEO,lead',
+        '3,Cy,Cole,cy@cli-import.example,,subscriber',
+      ].join('\n'),
+    );
+    const dry = await tandem('import', csv, '--entity', 'leads', '--format', 'hubspot', '--dry-run', '--workspace', slug);
+    expect(dry.stdout).toContain('Dry run (nothing written): 3 rows');
+    expect(dry.stdout).toContain('2 would be new');
+    expect(dry.stdout).toMatch(/row 2 \(line 3\), email: "not-an-email" is not an email address/);
+    expect(dry.stderr).toMatch(/3 rows\s+[\d,]+ rows\/s/);
+    expect(dry.code).toBe(1);
+    const real = await tandem('import', csv, '--entity', 'leads', '--format', 'hubspot', '--workspace', slug);
+    expect(real.stdout).toContain('Imported: 3 rows');
+    expect(real.stdout).toContain('2 new');
+    const out = join(dir, 'leads.csv');
+    const exported = await tandem('export', 'leads', '--out', out, '--workspace', slug);
+    expect(exported.code).toBe(0);
+    const { readFileSync } = await import('node:fs');
+    const text = readFileSync(out, 'utf8');
+    expect(text.split('\n')[0]).toContain('email,first_name');
+    expect(text).toContain('ann@cli-import.example');
+    expect(text).not.toContain('not-an-email');
+    const bad = await tandem('import', csv, '--entity', 'people', '--workspace', slug);
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toContain('--entity must be one of leads, accounts, deals');
+  });
 });

@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_SCORING, type ScoringDocument } from '../src/domain/scoring.js';
+import { DecayJob } from '../src/jobs/decay.js';
 import { type Ctx, countRows, setup } from './harness.js';
 
 let ctx: Ctx;
@@ -112,6 +113,28 @@ describe('scores from behaviour', () => {
     ctx.clock.advance(30 * 86_400_000);
     const why = await ctx.as(ctx.people.marketer).get(`/api/leads/${before.id}/score`);
     expect(why.body.interest.score).toBeCloseTo(5, 1);
+  });
+
+  it('moves a lead to a lower class when its interest has decayed, with the change in its history', async () => {
+    await track([{ type: 'identify', userId: 'u-fade', traits: { email: 'fade@initech.example', title: 'VP Operations' } }]);
+    await track([{ type: 'track', userId: 'u-fade', event: 'Demo Requested' }]);
+    const before = await lead('fade@initech.example');
+    expect(before.score_class).toBe('good_fit_high_interest');
+    ctx.clock.advance(60 * 86_400_000);
+    const moved = await new DecayJob(ctx.database.db, ctx.clock, 60_000).runOnce();
+    expect(moved).toBeGreaterThanOrEqual(1);
+    const after = await lead('fade@initech.example');
+    expect(after.score_class).toBe('good_fit_low_interest');
+    expect(after.interest_score).toBeCloseTo(12.5, 1);
+    const history = await ctx.database.db
+      .selectFrom('score_history')
+      .select(['class', 'cause'])
+      .where('workspace_id', '=', ctx.workspace.id)
+      .where('lead_id', '=', after.id)
+      .orderBy('at', 'desc')
+      .executeTakeFirstOrThrow();
+    expect(history).toEqual({ class: 'good_fit_low_interest', cause: 'decay' });
+    expect(await new DecayJob(ctx.database.db, ctx.clock, 60_000).runOnce()).toBe(0);
   });
 
   it('gives the same interest incrementally as a full rescore from the events', async () => {

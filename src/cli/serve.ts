@@ -1,6 +1,7 @@
 import pino from 'pino';
 import { demoSignIns, seedDemo } from '../demo/seed.js';
 import { buildServer } from '../http/server.js';
+import { DecayJob } from '../jobs/decay.js';
 import { EmbeddedMaintenance } from '../jobs/maintenance.js';
 import { Sweeper } from '../jobs/sweeper.js';
 import { systemClock } from '../lib/clock.js';
@@ -22,6 +23,8 @@ export async function serve(opts: { demo: boolean }): Promise<void> {
   // Fresh statistics after a bulk seed, then every half hour.
   if (maintenance && opts.demo && fresh) await maintenance.runOnce();
   maintenance?.start();
+  const decay = new DecayJob(database.db, systemClock, 60 * 60_000, log);
+  decay.start();
   await app.listen({ port: config.port, host: config.host });
   const where = config.databaseUrl ? 'PostgreSQL' : `the embedded database in ${config.dataDir}`;
   console.log(`\nTandem is running at http://localhost:${config.port} on ${where}.`);
@@ -34,6 +37,7 @@ export async function serve(opts: { demo: boolean }): Promise<void> {
     console.log(`\n${signal}: stopping...`);
     await sweeper.stop();
     await maintenance?.stop();
+    await decay.stop();
     await app.close();
     await database.close();
     process.exit(0);

@@ -199,6 +199,26 @@ describe('the demo workspace', () => {
     await expect(signIn({ db, clock }, { email: emails[0] as string, password: 'wrong-password' }, 1)).rejects.toBeInstanceOf(AppError);
   });
 
+  it('has website behaviour tied to its leads, every lead scored, and a working write key', async () => {
+    const [events] = await rows<{ n: number; linked: number; demos: number }>(sql`SELECT count(*)::int AS n, count(lead_id)::int AS linked,
+      count(*) FILTER (WHERE name = 'Demo Requested')::int AS demos FROM events WHERE workspace_id = ${ws}::uuid`);
+    expect(events?.n).toBeGreaterThan(0);
+    expect(events?.linked).toBe(events?.n);
+    expect(events?.demos).toBeGreaterThan(0);
+    const classes = await rows<{ score_class: string | null; n: number }>(
+      sql`SELECT score_class, count(*)::int AS n FROM leads WHERE workspace_id = ${ws}::uuid GROUP BY score_class`,
+    );
+    expect(classes.find((c) => c.score_class === null)).toBeUndefined();
+    expect(classes.length).toBeGreaterThanOrEqual(3);
+    const [points] = await rows<{ n: number }>(sql`SELECT count(*)::int AS n FROM score_points WHERE workspace_id = ${ws}::uuid`);
+    expect(points?.n).toBeGreaterThan(0);
+    const text = await demoSignIns(db);
+    const key = /write key (wk_\S+)/.exec(text)?.[1];
+    expect(key).toBeDefined();
+    const { workspaceForWriteKey } = await import('../features/tracking/write-keys.service.js');
+    expect(await workspaceForWriteKey({ db, clock }, key as string)).toBe(ws);
+  });
+
   it('replaces the previous demo workspace when run again', async () => {
     const before = ws;
     const later = new ManualClock('2026-03-07T18:00:00Z'); // a Saturday: the business clock is stopped

@@ -1,11 +1,14 @@
 import type { Insertable, Kysely } from 'kysely';
 import type { AgreementsTable, DB, UsersTable } from '../db/schema.js';
 import type { AgreementDocument } from '../domain/agreement.js';
+import { DEFAULT_SCORING } from '../domain/scoring.js';
 import { forgetCredentials } from '../features/auth/credential-cache.js';
 import { recountOpenHandoffs } from '../features/handoffs/handoffs.repo.js';
+import { rescoreAll } from '../features/scoring/scoring.repo.js';
 import type { Clock } from '../lib/clock.js';
 import { uuidv7 } from '../lib/ids.js';
 import { hashPassword, newToken, sha256 } from '../lib/secrets.js';
+import { renderBehaviour } from './behaviour.js';
 import { insertRows } from './insert.js';
 import { Rng } from './random.js';
 import { emptyRows, Renderer } from './render.js';
@@ -239,6 +242,23 @@ export async function seedDemo(db: Kysely<DB>, clock: Clock, opts: SeedOptions =
     log(`activities ${fmt(rows.activities.length)}`);
     await insertRows(trx, 'notifications', rows.notifications);
     await insertRows(trx, 'timers', rows.timers);
+    const behaviour = renderBehaviour(rng, workspaceId, rows.leads, now);
+    await insertRows(trx, 'identities', behaviour.identities);
+    await insertRows(trx, 'events', behaviour.events);
+    await insertRows(trx, 'write_keys', [
+      {
+        workspace_id: workspaceId,
+        id: uuidv7(now),
+        key: demoWriteKey(workspaceId),
+        name: 'northwind.example website',
+        created_by: id('priya'),
+        created_at: new Date(now - 300 * DAY),
+        revoked_at: null,
+      },
+    ]);
+    // Every lead scored under the built-in rules, from its profile, account and behaviour.
+    await rescoreAll(trx, workspaceId, DEFAULT_SCORING, new Date(now), 'demo');
+    log(`events ${fmt(behaviour.events.length)}, leads scored`);
     await recountOpenHandoffs(trx, workspaceId);
     await insertRows(
       trx,
@@ -343,7 +363,21 @@ export async function demoSignIns(db: Kysely<DB>): Promise<string> {
   const found = picks.filter((p): p is [NonNullable<typeof marketingLead>, string] => Boolean(p[0]));
   if (found.length === 0) return '';
   const width = Math.max(...found.map(([u]) => u.email.length));
-  return [`Demo workspace "${ws.name}": sign in with password ${DEMO_PASSWORD} as`, ...found.map(([u, role]) => `  ${u.email.padEnd(width)}  ${role}`)].join(
-    '\n',
-  );
+  const key = await db
+    .selectFrom('write_keys')
+    .select('key')
+    .where('workspace_id', '=', ws.id)
+    .where('revoked_at', 'is', null)
+    .orderBy('created_at')
+    .executeTakeFirst();
+  return [
+    `Demo workspace "${ws.name}": sign in with password ${DEMO_PASSWORD} as`,
+    ...found.map(([u, role]) => `  ${u.email.padEnd(width)}  ${role}`),
+    ...(key ? [`Tracking (Segment-compatible): POST /v1/batch with write key ${key.key}`] : []),
+  ].join('\n');
+}
+
+/** The demo's write key: fixed for a given workspace, so it can be printed again at each start. */
+export function demoWriteKey(workspaceId: string): string {
+  return `wk_${workspaceId.replaceAll('-', '')}_${sha256(`tandem-demo-write-key:${workspaceId}`).slice(0, 32)}`;
 }

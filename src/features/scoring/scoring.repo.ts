@@ -159,6 +159,27 @@ export async function rescoreAll(trx: Kysely<DB>, workspaceId: string, doc: Scor
   return refreshAll(trx, workspaceId, doc, now, cause);
 }
 
+/**
+ * Interest decays with time alone: move the leads whose class the passing time has changed
+ * (and only those) to their class now, with a history entry each. One statement.
+ */
+export async function reclassifyDecayed(trx: Kysely<DB>, workspaceId: string, doc: ScoringDocument, now: Date): Promise<number> {
+  const decay = decayAt(now, doc.interest.halfLifeDays);
+  const interest = sql`(l.interest_mass * ${decay}::float8)`;
+  const result = await sql<{ n: number }>`
+    WITH moved AS (
+      UPDATE leads l SET interest_score = ${interest}, score_class = ${classSql(sql`l.fit_score`, interest, doc)}, scored_at = ${now}::timestamptz
+      WHERE l.workspace_id = ${workspaceId}::uuid AND l.interest_mass > 0 AND l.score_class IS NOT NULL
+        AND l.score_class <> ${classSql(sql`l.fit_score`, interest, doc)}
+      RETURNING l.id, l.fit_score, l.interest_score, l.score_class
+    ), history AS (
+      INSERT INTO score_history (workspace_id, id, lead_id, at, fit, interest, class, cause)
+      SELECT ${workspaceId}::uuid, ${sql.raw(uuidSql())}, moved.id, ${now}::timestamptz, moved.fit_score, moved.interest_score, moved.score_class, 'decay' FROM moved
+    )
+    SELECT count(*)::integer AS n FROM moved`.execute(trx);
+  return Number(result.rows[0]?.n ?? 0);
+}
+
 export interface PreviewCounts {
   leads: number;
   classChanges: number;

@@ -1,0 +1,53 @@
+import type { Kysely } from 'kysely';
+import type { Logger } from 'pino';
+import type { DB } from '../db/schema.js';
+import { getActiveScoring, reclassifyDecayed } from '../features/scoring/scoring.repo.js';
+import type { Clock } from '../lib/clock.js';
+
+/**
+ * Interest halves over its half-life whether or not anything happens, so a lead's class can
+ * change with time alone. Every interval, each workspace's leads whose class time has changed
+ * are moved (idempotent: two processes running it at once do the same thing).
+ */
+export class DecayJob {
+  #timer: NodeJS.Timeout | undefined;
+  #running: Promise<number> | undefined;
+
+  constructor(
+    private readonly db: Kysely<DB>,
+    private readonly clock: Clock,
+    private readonly intervalMs: number,
+    private readonly log?: Logger,
+  ) {}
+
+  start(): void {
+    this.#timer = setInterval(() => {
+      if (this.#running) return;
+      this.#running = this.runOnce().finally(() => {
+        this.#running = undefined;
+      });
+    }, this.intervalMs);
+    this.#timer.unref();
+  }
+
+  /** Reclassify every workspace once; returns how many leads moved. */
+  async runOnce(): Promise<number> {
+    let moved = 0;
+    try {
+      const workspaces = await this.db.selectFrom('workspaces').select('id').execute();
+      for (const { id } of workspaces) {
+        const scoring = await getActiveScoring(this.db, id);
+        moved += await this.db.transaction().execute((trx) => reclassifyDecayed(trx, id, scoring.document, this.clock.now()));
+      }
+      if (moved) this.log?.info({ moved }, 'leads reclassified as interest decayed');
+    } catch (error) {
+      this.log?.error({ err: error }, 'decay reclassification failed');
+    }
+    return moved;
+  }
+
+  async stop(): Promise<void> {
+    if (this.#timer) clearInterval(this.#timer);
+    await this.#running;
+  }
+}
