@@ -78,7 +78,12 @@ describe('importing leads', () => {
     ]);
     const res = await upload('entity=leads&format=salesforce', csv);
     expect(res.body).toMatchObject({ inserted: 1, failed: 0 });
-    expect(await leadByEmail('zed@bom.example')).toMatchObject({ first_name: 'Zed', status: 'attempting', source: 'Web', properties: { salesforce_id: '00Q000000000001' } });
+    expect(await leadByEmail('zed@bom.example')).toMatchObject({
+      first_name: 'Zed',
+      status: 'attempting',
+      source: 'Web',
+      properties: { salesforce_id: '00Q000000000001' },
+    });
   });
 
   it('maps HubSpot lifecycle stages and lead statuses, and never hands a lead off on import', async () => {
