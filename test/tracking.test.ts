@@ -3,6 +3,8 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.js';
+import { Ingestor } from '../src/features/tracking/tracking.ingest.js';
+import { parsePayload } from '../src/features/tracking/tracking.parse.js';
 import { buildServer } from '../src/http/server.js';
 import { type Ctx, countRows, setup } from './harness.js';
 import { hasSharedData, SHARED_DATA } from './shared-data.js';
@@ -311,6 +313,27 @@ describe.skipIf(!hasSharedData)('payloads from Segment’s own testers (from ../
       expect(res.status, `payload ${k}: ${JSON.stringify(res.body)}`).toBe(200);
     }
     expect(await countRows(ctx, 'events')).toBe(before + payloads.length);
+  });
+});
+
+describe('group commit', () => {
+  it('writes requests that arrive the moment the previous group is answered (no request is left waiting)', async () => {
+    const ingestor = new Ingestor(ctx.database.db, ctx.clock);
+    let k = 0;
+    const request = () =>
+      Array.from({ length: 3 }, () => ({
+        ...parsePayload(
+          Buffer.from(JSON.stringify({ type: 'track', event: 'Tick', anonymousId: 'gc', messageId: `gc-${++k}-${Date.now()}` })),
+          'track',
+          ctx.clock.now(),
+        ).events[0],
+      }));
+    for (let round = 0; round < 25; round++) {
+      const results = await Promise.all(Array.from({ length: 4 }, () => ingestor.submit(ctx.workspace.id, request() as never)));
+      expect(results.every((r) => r.stored === 3)).toBe(true);
+    }
+    await ingestor.flush();
+    expect(ingestor.queued).toBe(0);
   });
 });
 

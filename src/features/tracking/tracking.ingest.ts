@@ -46,7 +46,8 @@ export class Ingestor {
   /** Small requests, written in a group of their own before the bulk queue. */
   #urgent: Waiting[] = [];
   #queued = 0;
-  #writers = new Set<Promise<void>>();
+  /** Writers running now; counted synchronously, so a request never lands between a writer's last look and its exit. */
+  #active = 0;
 
   constructor(db: Kysely<DB>, clock: Clock, opts: Partial<IngestOptions> = {}) {
     this.#db = db;
@@ -68,33 +69,48 @@ export class Ingestor {
     const lane = events.length <= this.#opts.interactiveEvents ? this.#urgent : this.#queue;
     const done = new Promise<StoreResult>((resolve, reject) => lane.push({ workspaceId, events, resolve, reject }));
     this.#queued += events.length;
-    if (this.#writers.size < this.#opts.writers) {
-      const writer: Promise<void> = this.#drain().finally(() => this.#writers.delete(writer));
-      this.#writers.add(writer);
-    }
+    this.#kick();
     return done;
   }
 
   /** Wait until everything submitted so far is written (for shutdown). */
   async flush(): Promise<void> {
-    while (this.#writers.size) await Promise.all(this.#writers);
+    while (this.#active > 0 || this.#urgent.length || this.#queue.length) await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+
+  #pending(): boolean {
+    return this.#urgent.length > 0 || this.#queue.length > 0;
+  }
+
+  /** Start writers while there is work and room for one more. */
+  #kick(): void {
+    while (this.#active < this.#opts.writers && this.#pending()) {
+      this.#active += 1;
+      void this.#drain();
+    }
   }
 
   async #drain(): Promise<void> {
-    // Let the requests that arrived in this tick join the first group.
-    await new Promise<void>((resolve) => setImmediate(resolve));
-    while (this.#urgent.length || this.#queue.length) {
-      // Interactive requests first, so one qualifying event does not wait behind a bulk backlog.
-      const from = this.#urgent.length ? this.#urgent : this.#queue;
-      const group: Waiting[] = [];
-      let size = 0;
-      while (from.length && (group.length === 0 || size + (from[0] as Waiting).events.length <= this.#opts.maxGroupEvents)) {
-        const next = from.shift() as Waiting;
-        group.push(next);
-        size += next.events.length;
+    try {
+      // Let the requests that arrived in this tick join the first group.
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      while (this.#pending()) {
+        // Interactive requests first, so one qualifying event does not wait behind a bulk backlog.
+        const from = this.#urgent.length ? this.#urgent : this.#queue;
+        const group: Waiting[] = [];
+        let size = 0;
+        while (from.length && (group.length === 0 || size + (from[0] as Waiting).events.length <= this.#opts.maxGroupEvents)) {
+          const next = from.shift() as Waiting;
+          group.push(next);
+          size += next.events.length;
+        }
+        await this.#write(group);
+        this.#queued -= size;
       }
-      await this.#write(group);
-      this.#queued -= size;
+    } finally {
+      this.#active -= 1;
+      // Work that arrived after the last look gets a writer now (#write never throws, but be sure).
+      this.#kick();
     }
   }
 
