@@ -78,13 +78,29 @@ export class Ingestor {
     while (this.#active > 0 || this.#urgent.length || this.#queue.length) await new Promise((resolve) => setTimeout(resolve, 5));
   }
 
+  /** Events queued and not yet taken by a writer. */
+  #waiting(): number {
+    let n = 0;
+    for (const w of this.#urgent) n += w.events.length;
+    for (const w of this.#queue) n += w.events.length;
+    return n;
+  }
+
   #pending(): boolean {
     return this.#urgent.length > 0 || this.#queue.length > 0;
   }
 
-  /** Start writers while there is work and room for one more. */
+  /**
+   * Start writers while there is work and room for one more. A second writer starts for an
+   * interactive request or a backlog worth a quarter of a group, so bulk groups stay large
+   * enough to share a commit.
+   */
   #kick(): void {
-    while (this.#active < this.#opts.writers && this.#pending()) {
+    while (
+      this.#active < this.#opts.writers &&
+      this.#pending() &&
+      (this.#active === 0 || this.#urgent.length > 0 || this.#waiting() >= this.#opts.maxGroupEvents / 4)
+    ) {
       this.#active += 1;
       void this.#drain();
     }
