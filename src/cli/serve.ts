@@ -12,7 +12,7 @@ export async function serve(opts: { demo: boolean }): Promise<void> {
   const { config, database, fresh } = await openMigrated();
   const log = pino({ level: config.logLevel });
   if (opts.demo && fresh) {
-    console.log('New database: creating the demo workspace (about 10 seconds)...');
+    console.log('New database: creating the demo workspace (under a minute)...');
     const summary = await seedDemo(database.db, systemClock, { log: (line) => console.log(line) });
     console.log(summary.text);
   }

@@ -15,14 +15,14 @@ const CONTENT = ['/blog/why-sales-ignores-mqls', '/blog/service-level-agreements
 
 /** How busy a lead is online, by how far down the funnel it got. */
 const ACTIVITY: Record<string, [number, number]> = {
-  subscriber: [0, 4],
-  lead: [2, 9],
-  nurture: [1, 6],
-  disqualified: [0, 3],
-  mql: [6, 16],
-  sal: [6, 18],
-  sql: [8, 22],
-  customer: [8, 24],
+  subscriber: [0, 2],
+  lead: [1, 4],
+  nurture: [0, 3],
+  disqualified: [0, 2],
+  mql: [4, 10],
+  sal: [4, 12],
+  sql: [5, 14],
+  customer: [5, 14],
 };
 
 /**

@@ -256,9 +256,10 @@ export async function seedDemo(db: Kysely<DB>, clock: Clock, opts: SeedOptions =
         revoked_at: null,
       },
     ]);
+    log(`events ${fmt(behaviour.events.length)}`);
     // Every lead scored under the built-in rules, from its profile, account and behaviour.
     await rescoreAll(trx, workspaceId, DEFAULT_SCORING, new Date(now), 'demo');
-    log(`events ${fmt(behaviour.events.length)}, leads scored`);
+    log('leads scored');
     await recountOpenHandoffs(trx, workspaceId);
     await insertRows(
       trx,
