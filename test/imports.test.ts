@@ -105,6 +105,20 @@ describe('importing leads', () => {
     expect((await leadByEmail('ann@hub.example'))?.fit_score).toBeGreaterThanOrEqual(25);
   });
 
+  it('keeps a tool’s own statuses and stages on the lead instead of failing the row, and says so', async () => {
+    const csv = ['Email,Lifecycle Stage,Lead Status,Create Date', 'custom@hub.example,1234567,PARTNER_REFERRAL,22.01.2024 (Mon)'].join('\n');
+    const res = await upload('entity=leads&format=hubspot', csv);
+    expect(res.body).toMatchObject({ inserted: 1, failed: 0 });
+    expect(res.body.notes.join(' ')).toMatch(/original_status/);
+    expect(res.body.notes.join(' ')).toMatch(/original_stage/);
+    expect(res.body.notes.join(' ')).toMatch(/Creation dates that could not be read/);
+    expect(await leadByEmail('custom@hub.example')).toMatchObject({
+      stage: 'subscriber',
+      status: null,
+      properties: { original_status: 'PARTNER_REFERRAL', original_stage: '1234567' },
+    });
+  });
+
   it('reports each bad row by row, line and column, and writes none of it', async () => {
     const csv = [
       'email,firstName,stage,status',

@@ -276,6 +276,12 @@ class BatchWriter {
     } else if (this.opts.format === 'salesforce') key = SALESFORCE_STAGE[lower];
     if (this.opts.format === 'salesforce' && !row.values.stage && !key) return null;
     key ??= this.agreement.stages.find((s) => s.key === lower || s.name.toLowerCase() === lower)?.key;
+    if (!key && this.opts.format !== 'custom') {
+      // A tool's custom lifecycle stage: the lead starts in Tandem's first stage, the value is kept.
+      row.properties.original_stage = raw;
+      this.notes.add(`Stages Tandem's agreement does not have were imported in the first stage and kept as the property original_stage (first: "${raw}")`);
+      return null;
+    }
     if (!key) return this.fail(row, 'stage', `"${raw}" is not a stage (${this.agreement.stages.map((s) => s.key).join(', ')})`) ?? undefined;
     const stage = stageByKey(this.agreement, key);
     if (stage?.role === 'handoff') {
@@ -296,8 +302,14 @@ class BatchWriter {
     const lower = raw.toLowerCase();
     const mapped = this.opts.format === 'hubspot' ? HUBSPOT_STATUS[lower] : this.opts.format === 'salesforce' ? SALESFORCE_STATUS[lower] : undefined;
     const key = mapped ?? this.agreement.leadStatuses.find((s) => s.key === lower || s.name.toLowerCase() === lower)?.key;
-    if (!key) return this.fail(row, 'status', `"${raw}" is not a lead status (${this.agreement.leadStatuses.map((s) => s.key).join(', ')})`) ?? undefined;
-    return key;
+    if (key) return key;
+    if (this.opts.format !== 'custom') {
+      // A tool's own custom statuses are kept on the lead rather than failing the row.
+      row.properties.original_status = raw;
+      this.notes.add(`Lead statuses Tandem's agreement does not have were kept as the property original_status (first: "${raw}")`);
+      return null;
+    }
+    return this.fail(row, 'status', `"${raw}" is not a lead status (${this.agreement.leadStatuses.map((s) => s.key).join(', ')})`) ?? undefined;
   }
 
   private async leads(rows: Row[]): Promise<void> {
@@ -320,10 +332,8 @@ class BatchWriter {
       const status = this.statusOf(row);
       if (status === undefined) continue;
       const createdAt = parseDate(row.values.createdAt);
-      if (createdAt === undefined) {
-        this.fail(row, 'createdAt', `"${row.values.createdAt}" is not a date`);
-        continue;
-      }
+      if (createdAt === undefined)
+        this.notes.add(`Creation dates that could not be read (first: "${row.values.createdAt}") were replaced by the import's time`);
       let first = text(row.values.firstName, 200);
       let last = text(row.values.lastName, 200);
       if (!first && !last && row.values.name) {
