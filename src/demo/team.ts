@@ -103,8 +103,14 @@ export function agreementV1(now: number): AgreementDocument {
       reject: [...base.reasons.reject, { code: 'duplicate', label: 'Duplicate of a lead sales already works', to: 'disqualified', noteRequired: false }],
     },
     handoff: {
-      criteria: { manual: true },
-      note: 'Marketing hands a lead to sales when it asks for a demo, or when a person matching a persona at a company of 20+ employees has attended a webinar or event, or visited pricing after reading our content.',
+      criteria: {
+        manual: true,
+        auto: [
+          { id: 'demo_request', label: 'Any lead that requests a demo', event: { type: 'track', name: 'Demo Requested' } },
+          { id: 'good_fit_high_interest', label: 'Good fit and high interest', classes: ['good_fit_high_interest'] },
+        ],
+      },
+      note: 'Marketing hands a lead to sales when it asks for a demo, or when a person matching a persona at a company of 20+ employees has attended a webinar or event, or visited pricing after reading our content. Tandem hands off on its own any lead that requests a demo, and any lead whose scores become good fit and high interest.',
     },
     routing: {
       accountOwnerFirst: true,
