@@ -30,6 +30,52 @@ function documentOf(body: z.infer<typeof documentBody>): unknown {
   });
 }
 
+const rulesDocument = z
+  .record(z.string(), z.unknown())
+  .describe('The rules: { fit: { rules }, interest: { halfLifeDays, rules }, thresholds: { fit, interest } }');
+const stateOut = z.object({
+  active: z.object({
+    version: z.number().describe('0: the built-in rules'),
+    builtIn: z.boolean(),
+    activatedAt: z.string().nullable(),
+    document: rulesDocument,
+  }),
+  draft: z.object({ version: z.number(), updatedAt: z.string(), document: rulesDocument }).nullable(),
+});
+const draftOut = z.object({ version: z.number(), updatedAt: z.string(), document: rulesDocument });
+const explanationOut = z.object({
+  leadId: z.uuid(),
+  rulesVersion: z.number(),
+  class: classEnum,
+  classLabel: z.string(),
+  thresholds: z.object({ fit: z.number(), interest: z.number() }),
+  fit: z.object({ score: z.number(), rules: z.array(z.object({ id: z.string(), label: z.string(), points: z.number() })) }),
+  interest: z.object({
+    score: z.number(),
+    halfLifeDays: z.number(),
+    rules: z.array(
+      z.object({
+        id: z.string(),
+        label: z.string(),
+        events: z.number(),
+        earned: z.number().describe('Points as earned, before decay'),
+        now: z.number().describe('What they are worth now'),
+        lastAt: z.string(),
+        halvesBy: z.string().describe('When what they are worth now will have halved'),
+      }),
+    ),
+  }),
+  history: z.array(z.object({ at: z.string(), fit: z.number(), interest: z.number(), class: z.string(), cause: z.string() })),
+});
+const versionOut = z.object({
+  version: z.number(),
+  status: z.enum(['draft', 'active', 'superseded']),
+  createdBy: z.string().nullable(),
+  createdAt: z.string(),
+  activatedBy: z.string().nullable(),
+  activatedAt: z.string().nullable(),
+});
+
 const previewOut = z.object({
   leads: z.number(),
   classChanges: z.number(),
@@ -45,7 +91,7 @@ export async function scoringRoutes(app: App, deps: Deps): Promise<void> {
       schema: {
         tags: ['scoring'],
         summary: 'The active scoring rules (built-in until a workspace activates its own) and the draft',
-        response: { 200: z.unknown(), ...commonErrors },
+        response: { 200: stateOut, ...commonErrors },
       },
     },
     async (request) => getScoringState(deps, actorOf(request)),
@@ -56,7 +102,7 @@ export async function scoringRoutes(app: App, deps: Deps): Promise<void> {
       schema: {
         tags: ['scoring'],
         summary: 'Every version of the scoring rules',
-        response: { 200: z.object({ items: z.array(z.unknown()) }), ...commonErrors },
+        response: { 200: z.object({ items: z.array(versionOut) }), ...commonErrors },
       },
     },
     async (request) => ({ items: await listScoringVersions(deps, actorOf(request)) }),
@@ -68,7 +114,7 @@ export async function scoringRoutes(app: App, deps: Deps): Promise<void> {
         tags: ['scoring'],
         summary: 'Save the draft rules (a team lead or admin); validation errors name the path',
         body: documentBody,
-        response: { 200: z.unknown(), ...commonErrors },
+        response: { 200: draftOut, ...commonErrors },
       },
     },
     async (request) => saveScoringDraft(deps, actorOf(request), documentOf(request.body)),
@@ -103,7 +149,7 @@ export async function scoringRoutes(app: App, deps: Deps): Promise<void> {
         tags: ['scoring'],
         summary: "Why a lead scores what it does: each rule's points and their decay",
         params: idParams,
-        response: { 200: z.unknown(), ...commonErrors },
+        response: { 200: explanationOut, ...commonErrors },
       },
     },
     async (request) => explainScore(deps, actorOf(request), request.params.id),

@@ -81,7 +81,7 @@ export async function listScoringVersions(deps: Deps, actor: Actor) {
 }
 
 /** Save the draft (creating it, as the next version, if there is none). */
-export async function saveScoringDraft(deps: Deps, actor: Actor, input: unknown): Promise<ScoringState['draft']> {
+export async function saveScoringDraft(deps: Deps, actor: Actor, input: unknown): Promise<NonNullable<ScoringState['draft']>> {
   assertMayEdit(actor);
   const document = checked(input);
   const now = deps.clock.now();
