@@ -252,7 +252,13 @@ class BatchWriter {
   }
 
   /** The first occurrence of a key in the file decides, unless the policy is to update. */
+  /**
+   * Whether a key was seen earlier in the file. A real run that updates or skips needs no memory
+   * of the whole file (the database answers for earlier batches, the batch for itself), so it
+   * keeps none and memory stays flat; a dry run, or the fail policy, remembers every key.
+   */
   private duplicateInFile(row: Row, key: string, column: string): 'fresh' | 'repeat' | 'failed' {
+    if (!this.opts.dryRun && this.opts.duplicates !== 'fail') return 'fresh';
     const earlier = this.seen.get(key);
     if (earlier === undefined) {
       this.seen.set(key, row.n);
@@ -350,6 +356,10 @@ class BatchWriter {
       // A repeat within this batch replaces the earlier row before anything is written: it counts
       // as an update of the lead the earlier row creates or updates.
       const earlier = ready.get(email);
+      if (earlier && this.opts.duplicates === 'skip') {
+        this.counts.skipped += 1;
+        continue;
+      }
       if (earlier) this.counts.updated += 1;
       ready.set(email, {
         row: row.n,
@@ -525,7 +535,13 @@ class BatchWriter {
         this.counts.skipped += 1;
         continue;
       }
-      withDomain.set(domain, { ...record, repeat: dup === 'repeat' });
+      const earlier = withDomain.get(domain);
+      if (earlier && this.opts.duplicates === 'skip') {
+        this.counts.skipped += 1;
+        continue;
+      }
+      if (earlier) this.counts.updated += 1;
+      withDomain.set(domain, { ...record, repeat: earlier ? Boolean(earlier.repeat) : dup === 'repeat' });
     }
     const keyed = [...withDomain.values()];
     const existing = new Set(
