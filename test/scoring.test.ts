@@ -147,7 +147,9 @@ describe('scores from behaviour', () => {
       ctx.clock.advance(86_400_000);
     }
     const incremental = await lead('same@example.net');
-    const saved = await ctx.as(ctx.people.marketingLead).put('/api/scoring/draft', { document: DEFAULT_SCORING });
+    // The same rules in another order: the points must be granted again, by SQL this time.
+    const reordered = { ...DEFAULT_SCORING, interest: { ...DEFAULT_SCORING.interest, rules: [...DEFAULT_SCORING.interest.rules].reverse() } };
+    const saved = await ctx.as(ctx.people.marketingLead).put('/api/scoring/draft', { document: reordered });
     expect(saved.status).toBe(200);
     expect((await ctx.as(ctx.people.marketingLead).post('/api/scoring/activate')).status).toBe(200);
     const full = await lead('same@example.net');
@@ -221,6 +223,23 @@ describe('the rules', () => {
     expect(state.body.draft).toBeNull();
     const versions = await ctx.as(ctx.people.rep1).get('/api/scoring/versions');
     expect(versions.body.items.map((v: { status: string }) => v.status)).toEqual(['active', 'superseded']);
+  });
+
+  it('keep the granted points when only fit rules or thresholds change', async () => {
+    const before = await sql<{
+      x: string;
+    }>`SELECT xmin::text AS x FROM score_points WHERE workspace_id = ${ctx.workspace.id}::uuid ORDER BY lead_id, rule_id, event_id`.execute(ctx.database.db);
+    expect(before.rows.length).toBeGreaterThan(0);
+    const state = await ctx.as(ctx.people.marketingLead).get('/api/scoring');
+    const fitOnly = { ...state.body.active.document, thresholds: { fit: 55, interest: 30 } };
+    expect((await ctx.as(ctx.people.marketingLead).put('/api/scoring/draft', { document: fitOnly })).status).toBe(200);
+    expect((await ctx.as(ctx.people.marketingLead).post('/api/scoring/activate')).status).toBe(200);
+    const after = await sql<{
+      x: string;
+    }>`SELECT xmin::text AS x FROM score_points WHERE workspace_id = ${ctx.workspace.id}::uuid ORDER BY lead_id, rule_id, event_id`.execute(ctx.database.db);
+    expect(after.rows).toEqual(before.rows);
+    // Fit 50 under a threshold of 55 is still low fit, but 55 <= 60 moves no one the other way.
+    expect((await lead('peter@initech.example')).score_class?.startsWith('low_fit')).toBe(true);
   });
 
   it('filter the leads list by class', async () => {

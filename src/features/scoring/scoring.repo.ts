@@ -131,9 +131,12 @@ export async function refreshLeads(
   }));
 }
 
-/** Refresh every lead of the workspace (interest from the stored points); returns how many moved. */
-export async function refreshAll(trx: Kysely<DB>, workspaceId: string, doc: ScoringDocument, now: Date, cause: string): Promise<number> {
-  const result = await refreshSql(workspaceId, doc, null, now, cause, sql`SELECT count(*)::integer AS n FROM moved`, true)
+/**
+ * Refresh every lead of the workspace; returns how many moved. Interest comes from the stored
+ * points, or (`fromPoints` false) from each lead's stored mass when the points have not changed.
+ */
+export async function refreshAll(trx: Kysely<DB>, workspaceId: string, doc: ScoringDocument, now: Date, cause: string, fromPoints = true): Promise<number> {
+  const result = await refreshSql(workspaceId, doc, null, now, cause, sql`SELECT count(*)::integer AS n FROM moved`, fromPoints)
     .$castTo<{ n: number }>()
     .execute(trx);
   return Number(result.rows[0]?.n ?? 0);
@@ -151,12 +154,26 @@ function uuidSql(): string {
  * Score every lead of the workspace from scratch under `doc`: the points of every event
  * (caps in time order), the interest mass, then fit and class. Set-based throughout.
  */
-export async function rescoreAll(trx: Kysely<DB>, workspaceId: string, doc: ScoringDocument, now: Date, cause: string): Promise<number> {
+export async function rescoreAll(
+  trx: Kysely<DB>,
+  workspaceId: string,
+  doc: ScoringDocument,
+  now: Date,
+  cause: string,
+  /** The rules the stored points were granted under; when their interest part is the same, the points stand. */
+  previous?: ScoringDocument,
+): Promise<number> {
+  if (previous && sameInterest(previous, doc)) return refreshAll(trx, workspaceId, doc, now, cause, false);
   await sql`DELETE FROM score_points WHERE workspace_id = ${workspaceId}::uuid`.execute(trx);
   await sql`INSERT INTO score_points (workspace_id, lead_id, rule_id, event_id, at, period, points)
     SELECT ${workspaceId}::uuid, g.lead_id, g.rule_id, g.event_id, g.at, g.period, g.points FROM (${grantedPointsSql(workspaceId, doc)}) AS g`.execute(trx);
   await sql`UPDATE events SET scored = true WHERE workspace_id = ${workspaceId}::uuid AND lead_id IS NOT NULL AND NOT scored`.execute(trx);
   return refreshAll(trx, workspaceId, doc, now, cause);
+}
+
+/** Whether two versions of the rules grant the same interest (rules and half-life). */
+export function sameInterest(a: ScoringDocument, b: ScoringDocument): boolean {
+  return JSON.stringify(a.interest) === JSON.stringify(b.interest);
 }
 
 /**
@@ -188,9 +205,13 @@ export interface PreviewCounts {
 }
 
 /** What rescoring under `doc` would do, without writing anything. */
-export async function previewRescore(db: Kysely<DB>, workspaceId: string, doc: ScoringDocument, now: Date): Promise<PreviewCounts> {
+export async function previewRescore(db: Kysely<DB>, workspaceId: string, doc: ScoringDocument, now: Date, previous?: ScoringDocument): Promise<PreviewCounts> {
   const decay = decayAt(now, doc.interest.halfLifeDays);
-  const masses = massSql(grantedPointsSql(workspaceId, doc), doc.interest.halfLifeDays);
+  // Unchanged interest rules: each lead's stored mass is already what they would grant.
+  const masses =
+    previous && sameInterest(previous, doc)
+      ? sql`SELECT id AS lead_id, interest_mass AS mass FROM leads WHERE workspace_id = ${workspaceId}::uuid`
+      : massSql(grantedPointsSql(workspaceId, doc), doc.interest.halfLifeDays);
   const interest = sql`(coalesce(m.mass, 0) * ${decay}::float8)`;
   const rows = await sql<{ from: ScoreClass | null; to: ScoreClass; n: number }>`
     SELECT old_class AS "from", cls AS "to", count(*)::integer AS n FROM (

@@ -139,7 +139,7 @@ export interface Preview extends PreviewCounts {
 export async function previewScoring(deps: Deps, actor: Actor, input: unknown): Promise<Preview> {
   const document = checked(input);
   const now = deps.clock.now();
-  const counts = await previewRescore(deps.db, actor.workspaceId, document, now);
+  const counts = await previewRescore(deps.db, actor.workspaceId, document, now, (await getActiveScoring(deps.db, actor.workspaceId)).document);
   const agreement = await getEffectiveAgreement(deps.db, actor.workspaceId);
   const wouldQualify = await countQualifying(deps.db, actor.workspaceId, agreement.document, document, now);
   return { ...counts, wouldQualify };
@@ -205,6 +205,8 @@ export async function activateScoring(deps: Deps, actor: Actor): Promise<Activat
       .executeTakeFirst();
     if (!draft) throw notFound('Scoring draft (save one with PUT /api/scoring/draft)');
     const document = checked(draft.document);
+    // The rules the stored points were granted under: unchanged interest rules keep the points.
+    const previous = await getActiveScoring(trx, actor.workspaceId);
     await trx
       .updateTable('scoring_rules')
       .set({ status: 'superseded', updated_at: now })
@@ -217,7 +219,7 @@ export async function activateScoring(deps: Deps, actor: Actor): Promise<Activat
       .where('workspace_id', '=', actor.workspaceId)
       .where('id', '=', draft.id)
       .execute();
-    const rescored = await rescoreAll(trx, actor.workspaceId, document, now, `rules v${draft.version}`);
+    const rescored = await rescoreAll(trx, actor.workspaceId, document, now, `rules v${draft.version}`, previous.document);
     const agreement = await getEffectiveAgreement(trx, actor.workspaceId);
     const qualifying = await countQualifying(trx, actor.workspaceId, agreement.document, document, now);
     await recordActivity(trx, actor, { kind: 'scoring.activated', at: now, data: { version: draft.version, rescored, qualifying } });
