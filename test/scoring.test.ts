@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_SCORING, type ScoringDocument } from '../src/domain/scoring.js';
+import { reclassifyDecayed } from '../src/features/scoring/scoring.repo.js';
 import { DecayJob } from '../src/jobs/decay.js';
 import { type Ctx, countRows, setup } from './harness.js';
 
@@ -121,7 +122,7 @@ describe('scores from behaviour', () => {
     const before = await lead('fade@initech.example');
     expect(before.score_class).toBe('good_fit_high_interest');
     ctx.clock.advance(60 * 86_400_000);
-    const moved = await new DecayJob(ctx.database.db, ctx.clock, 60_000).runOnce();
+    const moved = await new DecayJob(ctx.database.db, ctx.clock, 60_000).runOnce(ctx.workspace.id);
     expect(moved).toBeGreaterThanOrEqual(1);
     const after = await lead('fade@initech.example');
     expect(after.score_class).toBe('good_fit_low_interest');
@@ -134,7 +135,9 @@ describe('scores from behaviour', () => {
       .orderBy('at', 'desc')
       .executeTakeFirstOrThrow();
     expect(history).toEqual({ class: 'good_fit_low_interest', cause: 'decay' });
-    expect(await new DecayJob(ctx.database.db, ctx.clock, 60_000).runOnce()).toBe(0);
+    // Nothing left to move.
+    const again = await ctx.database.db.transaction().execute((trx) => reclassifyDecayed(trx, ctx.workspace.id, DEFAULT_SCORING, ctx.clock.now()));
+    expect(again).toBe(0);
   });
 
   it('gives the same interest incrementally as a full rescore from the events', async () => {

@@ -30,11 +30,11 @@ export class DecayJob {
     this.#timer.unref();
   }
 
-  /** Reclassify every workspace once; returns how many leads moved. */
-  async runOnce(): Promise<number> {
+  /** Reclassify every workspace once (or just one); returns how many leads moved. */
+  async runOnce(only?: string): Promise<number> {
     let moved = 0;
     try {
-      const workspaces = await this.db.selectFrom('workspaces').select('id').execute();
+      const workspaces = only ? [{ id: only }] : await this.db.selectFrom('workspaces').select('id').execute();
       for (const { id } of workspaces) {
         const scoring = await getActiveScoring(this.db, id);
         moved += await this.db.transaction().execute((trx) => reclassifyDecayed(trx, id, scoring.document, this.clock.now()));
