@@ -1,7 +1,5 @@
-import { type ChildProcess, fork } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { Agent, request } from 'node:http';
-import { fileURLToPath } from 'node:url';
 import { PGlite } from '@electric-sql/pglite';
 import { sql } from 'kysely';
 import pg from 'pg';
@@ -9,6 +7,7 @@ import { from as copyFrom } from 'pg-copy-streams';
 import type { Database } from '../src/db/database.js';
 import { migrateToLatest } from '../src/db/migrate.js';
 import { uuidv7 } from '../src/lib/ids.js';
+import { forkServer, stopServer } from './child.js';
 import { seed } from './setup.js';
 import { sleepUntil, summarize } from './stats.js';
 
@@ -29,33 +28,6 @@ const USERS = 5_000;
 export interface IngestOutcome {
   lines: string[];
   problems: string[];
-}
-
-async function forkServer(script: string, t: Target): Promise<{ child: ChildProcess; port: number }> {
-  const env: NodeJS.ProcessEnv = { ...process.env, LOG_LEVEL: 'warn' };
-  delete env.DATABASE_URL;
-  delete env.TANDEM_DATA_DIR;
-  if (t.kind === 'embedded') env.TANDEM_DATA_DIR = t.dataDir;
-  else env.DATABASE_URL = t.url;
-  const child = fork(fileURLToPath(new URL(script, import.meta.url)), [], {
-    execArgv: ['--import', 'tsx'],
-    env,
-    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
-  });
-  const port = await new Promise<number>((resolve, reject) => {
-    child.once('message', (m) => resolve((m as { port: number }).port));
-    child.once('exit', (code) => reject(new Error(`${script} exited with code ${code} before listening`)));
-  });
-  return { child, port };
-}
-
-async function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.send('stop');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
-  await exited;
-  clearTimeout(timer);
 }
 
 const agent = new Agent({ keepAlive: true, maxSockets: 64 });
@@ -216,7 +188,7 @@ export async function benchIngest(t: Target, open: () => Promise<Database>, log:
   const expectedRate = t.kind === 'embedded' ? 10_000 : 20_000;
   const bodies = makeBodies(Math.ceil((SECONDS * expectedRate * 3) / EVENTS_PER_REQUEST), `ev-${t.kind}`);
   log(`  ingest: ${CONNECTIONS} connections posting ${EVENTS_PER_REQUEST} events a request for ${SECONDS} s`);
-  let server = await forkServer('./server.ts', t);
+  let server = await forkServer('./server.ts', t, { LOG_LEVEL: 'warn' });
   let tandem: Awaited<ReturnType<typeof closedLoop>>;
   let lead: ReturnType<typeof summarize>;
   let qualifyFailures = 0;
@@ -254,7 +226,7 @@ export async function benchIngest(t: Target, open: () => Promise<Database>, log:
     await bg;
     lead = summarize(latencies);
   } finally {
-    await stopChild(server.child);
+    await stopServer(server.child);
   }
 
   database = await open();
@@ -276,12 +248,12 @@ export async function benchIngest(t: Target, open: () => Promise<Database>, log:
   if (Number(stored.rows[0]?.dup ?? 0) !== 0) out.problems.push(`ingest: ${stored.rows[0]?.dup} duplicated messageIds stored`);
 
   log('  parse-only ceiling');
-  server = await forkServer('./parse-server.ts', t);
+  server = await forkServer('./parse-server.ts', t, { LOG_LEVEL: 'warn' });
   let parseOnly: Awaited<ReturnType<typeof closedLoop>>;
   try {
     parseOnly = await closedLoop(server.port, key, makeBodies(Math.ceil((5 * 100_000) / EVENTS_PER_REQUEST), `parse-${t.kind}`), 5);
   } finally {
-    await stopChild(server.child);
+    await stopServer(server.child);
   }
 
   log(`  COPY ceiling: ${COPY_ROWS.toLocaleString('en-US')} rows in one transaction`);

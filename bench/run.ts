@@ -11,7 +11,6 @@
  * BENCH_SECONDS (20), BENCH_WARM_SECONDS (3), DATABASE_URL (PostgreSQL to use instead of a
  * throwaway server), BENCH_CPU_PROF_DIR (write a --cpu-prof of the server process there).
  */
-import { type ChildProcess, fork } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
@@ -21,6 +20,7 @@ import { type Database, openDatabase } from '../src/db/database.js';
 import { migrateToLatest } from '../src/db/migrate.js';
 import { actorFromUser } from '../src/features/auth/auth.service.js';
 import { systemClock } from '../src/lib/clock.js';
+import { forkServer, stopServer } from './child.js';
 import { type FloorRun, profileStatements, runFloor, type StatementProfile } from './floor.js';
 import { benchImport } from './import.js';
 import { benchIngest } from './ingest.js';
@@ -91,35 +91,6 @@ function httpProblems(http: HttpRun, expected: number, problems: string[]): void
   if (!http.recorder.saturated && http.responses !== expected) problems.push(`HTTP: ${http.responses} responses, expected ${expected}`);
 }
 
-async function startServer(t: Target): Promise<{ child: ChildProcess; port: number }> {
-  const env: NodeJS.ProcessEnv = { ...process.env };
-  delete env.DATABASE_URL;
-  delete env.TANDEM_DATA_DIR;
-  if (t.kind === 'embedded') env.TANDEM_DATA_DIR = t.dataDir;
-  else env.DATABASE_URL = t.url;
-  const prof = process.env.BENCH_CPU_PROF_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF_DIR}`] : [];
-  // Request logs go to /dev/null: the server still formats and writes them, as in production.
-  const child = fork(fileURLToPath(new URL('./server.ts', import.meta.url)), [], {
-    execArgv: ['--import', 'tsx', ...prof],
-    env,
-    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
-  });
-  const port = await new Promise<number>((resolve, reject) => {
-    child.once('message', (m) => resolve((m as { port: number }).port));
-    child.once('exit', (code) => reject(new Error(`the server process exited with code ${code} before listening`)));
-  });
-  return { child, port };
-}
-
-async function stopServer(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.send('stop');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
-  await exited;
-  clearTimeout(timer);
-}
-
 async function bench(t: Target, label: string): Promise<Outcome> {
   const opened: Database[] = [];
   try {
@@ -174,7 +145,7 @@ async function phases(t: Target, label: string, connect: () => Promise<Database>
   await database.close();
 
   log(`  HTTP: ${serverWarm.length} requests one by one, then ${RATE * SECONDS} at ${RATE}/s after ${RATE * WARM} warm-up requests; server in a child process`);
-  const { child, port } = await startServer(t);
+  const { child, port } = await forkServer('./server.ts', t);
   let http: HttpRun;
   let warmed: Awaited<ReturnType<typeof warmUpServer>>;
   try {

@@ -1,7 +1,7 @@
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import type { FieldProblem } from '../lib/errors.js';
-import { pathOf } from '../lib/paths.js';
+import { zodProblems } from '../lib/paths.js';
 import { parseDuration, validateCalendar } from './business-time.js';
 import { EVENT_TYPES, SCORE_CLASSES } from './scoring.js';
 
@@ -292,12 +292,7 @@ export function validateAgreement(input: unknown): ValidationResult {
   if (!parsed.success) {
     return {
       ok: false,
-      // An unknown field is reported at the field itself, so the path points at what to delete.
-      problems: parsed.error.issues.flatMap((issue) =>
-        issue.code === 'unrecognized_keys'
-          ? issue.keys.map((k) => ({ path: pathOf([...issue.path, k]), message: `unknown field "${k}"` }))
-          : [{ path: pathOf(issue.path), message: issue.message }],
-      ),
+      problems: zodProblems(parsed.error),
     };
   }
   const problems = crossCheck(parsed.data);

@@ -1,7 +1,6 @@
-import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import type { FieldProblem } from '../lib/errors.js';
-import { pathOf } from '../lib/paths.js';
+import { zodProblems } from '../lib/paths.js';
 
 /**
  * Scoring on two axes (C3). Fit: points from rules on the lead's and its account's attributes.
@@ -199,14 +198,7 @@ export type ScoringValidation = { ok: true; document: ScoringDocument } | { ok: 
 export function validateScoring(input: unknown): ScoringValidation {
   const parsed = scoringSchema.safeParse(input);
   if (!parsed.success) {
-    return {
-      ok: false,
-      problems: parsed.error.issues.flatMap((issue) =>
-        issue.code === 'unrecognized_keys'
-          ? issue.keys.map((k) => ({ path: pathOf([...issue.path, k]), message: `unknown field "${k}"` }))
-          : [{ path: pathOf(issue.path), message: issue.message }],
-      ),
-    };
+    return { ok: false, problems: zodProblems(parsed.error) };
   }
   const problems: FieldProblem[] = [];
   for (const part of ['fit', 'interest'] as const) {
@@ -217,16 +209,6 @@ export function validateScoring(input: unknown): ScoringValidation {
     });
   }
   return problems.length ? { ok: false, problems } : { ok: true, document: parsed.data };
-}
-
-export function parseScoringText(text: string): ScoringValidation {
-  let data: unknown;
-  try {
-    data = parseYaml(text, { prettyErrors: true });
-  } catch (error) {
-    return { ok: false, problems: [{ path: '(document)', message: `not valid JSON or YAML: ${(error as Error).message}` }] };
-  }
-  return validateScoring(data);
 }
 
 // ---------------------------------------------------------------------------------------------

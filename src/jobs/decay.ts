@@ -3,31 +3,21 @@ import type { Logger } from 'pino';
 import type { DB } from '../db/schema.js';
 import { getActiveScoring, reclassifyDecayed } from '../features/scoring/scoring.repo.js';
 import type { Clock } from '../lib/clock.js';
+import { PeriodicJob } from './periodic.js';
 
 /**
  * Interest halves over its half-life whether or not anything happens, so a lead's class can
  * change with time alone. Every interval, each workspace's leads whose class time has changed
  * are moved (idempotent: two processes running it at once do the same thing).
  */
-export class DecayJob {
-  #timer: NodeJS.Timeout | undefined;
-  #running: Promise<number> | undefined;
-
+export class DecayJob extends PeriodicJob {
   constructor(
     private readonly db: Kysely<DB>,
     private readonly clock: Clock,
-    private readonly intervalMs: number,
+    intervalMs: number,
     private readonly log?: Logger,
-  ) {}
-
-  start(): void {
-    this.#timer = setInterval(() => {
-      if (this.#running) return;
-      this.#running = this.runOnce().finally(() => {
-        this.#running = undefined;
-      });
-    }, this.intervalMs);
-    this.#timer.unref();
+  ) {
+    super(intervalMs);
   }
 
   /** Reclassify every workspace once (or just one); returns how many leads moved. */
@@ -44,10 +34,5 @@ export class DecayJob {
       this.log?.error({ err: error }, 'decay reclassification failed');
     }
     return moved;
-  }
-
-  async stop(): Promise<void> {
-    if (this.#timer) clearInterval(this.#timer);
-    await this.#running;
   }
 }

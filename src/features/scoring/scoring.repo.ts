@@ -57,6 +57,26 @@ export interface Rescored {
   oldInterest: number;
 }
 
+interface RescoredRow {
+  id: string;
+  fit: number;
+  interest: number;
+  cls: ScoreClass;
+  old_class: ScoreClass | null;
+  old_fit: number;
+  old_interest: number;
+}
+
+const toRescored = (r: RescoredRow): Rescored => ({
+  id: r.id,
+  fit: Number(r.fit),
+  interest: Number(r.interest),
+  cls: r.cls,
+  oldClass: r.old_class,
+  oldFit: Number(r.old_fit),
+  oldInterest: Number(r.old_interest),
+});
+
 /**
  * Recompute fit (from the rules and the lead's and account's attributes), interest (from the
  * stored mass, decayed to `now`) and class; write the leads whose scores moved and add them to
@@ -118,17 +138,9 @@ export async function refreshLeads(
     cause,
     sql`SELECT c.id, c.fit, c.interest, c.cls, c.old_class, c.old_fit, c.old_interest FROM c`,
   )
-    .$castTo<{ id: string; fit: number; interest: number; cls: ScoreClass; old_class: ScoreClass | null; old_fit: number; old_interest: number }>()
+    .$castTo<RescoredRow>()
     .execute(trx);
-  return result.rows.map((r) => ({
-    id: r.id,
-    fit: Number(r.fit),
-    interest: Number(r.interest),
-    cls: r.cls,
-    oldClass: r.old_class,
-    oldFit: Number(r.old_fit),
-    oldInterest: Number(r.old_interest),
-  }));
+  return result.rows.map(toRescored);
 }
 
 /**
@@ -320,7 +332,7 @@ async function addInterest(trx: Kysely<DB>, workspaceId: string, doc: ScoringDoc
   const deltas = [...mass].map(([lead_id, m]) => ({ lead_id, mass: m }));
   const decay = decayAt(now, doc.interest.halfLifeDays);
   const interest = sql`(o.mass * ${decay}::float8)`;
-  const result = await sql<{ id: string; fit: number; interest: number; cls: ScoreClass; old_class: ScoreClass | null; old_interest: number }>`
+  const result = await sql<RescoredRow>`
     WITH o AS (
       SELECT l.id, l.fit_score, l.score_class AS old_class, l.interest_mass * ${decay}::float8 AS old_interest, l.interest_mass + d.mass AS mass
       FROM leads l JOIN jsonb_to_recordset(${JSON.stringify(deltas)}::jsonb) AS d(lead_id uuid, mass float8) ON l.id = d.lead_id
@@ -331,20 +343,12 @@ async function addInterest(trx: Kysely<DB>, workspaceId: string, doc: ScoringDoc
     ), upd AS (
       UPDATE leads l SET interest_mass = o.mass, interest_score = ${interest}, score_class = ${classSql(sql`o.fit_score`, interest, doc)}, scored_at = ${now}::timestamptz
       FROM o WHERE l.workspace_id = ${workspaceId}::uuid AND l.id = o.id
-      RETURNING l.id, l.fit_score AS fit, l.interest_score AS interest, l.score_class AS cls, o.old_class, o.old_interest
+      RETURNING l.id, l.fit_score AS fit, l.interest_score AS interest, l.score_class AS cls, o.old_class, o.fit_score AS old_fit, o.old_interest
     ), history AS (
       INSERT INTO score_history (workspace_id, id, lead_id, at, fit, interest, class, cause)
       SELECT ${workspaceId}::uuid, ${sql.raw(uuidSql())}, upd.id, ${now}::timestamptz, upd.fit, upd.interest, upd.cls, 'events'
       FROM upd WHERE upd.old_class IS NOT NULL AND upd.old_class <> upd.cls
     )
     SELECT * FROM upd`.execute(trx);
-  return result.rows.map((r) => ({
-    id: r.id,
-    fit: Number(r.fit),
-    interest: Number(r.interest),
-    cls: r.cls,
-    oldClass: r.old_class,
-    oldFit: Number(r.fit),
-    oldInterest: Number(r.old_interest),
-  }));
+  return result.rows.map(toRescored);
 }
