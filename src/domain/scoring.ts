@@ -34,7 +34,7 @@ const text = z.string().trim().min(1).max(200);
  * `properties.<key>` / `account.properties.<key>`.
  */
 const fieldRef = z.string().refine((f) => parseField(f) !== null, {
-  message: `a lead field (${LEAD_FIELDS.join(', ')}), account.<${ACCOUNT_FIELDS.join('|')}>, properties.<key> or account.properties.<key>`,
+  message: `must be a lead field (${LEAD_FIELDS.join(', ')}), account.<${ACCOUNT_FIELDS.join('|')}>, properties.<key> or account.properties.<key>`,
 });
 
 const range = z

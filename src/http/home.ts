@@ -10,12 +10,13 @@ const PAGE = `<!doctype html>
 </style></head>
 <body>
 <h1>Tandem is running</h1>
-<p class="muted">One lead lifecycle for marketing and sales: a shared record, a funnel with owners, and a handoff agreement the software enforces.</p>
+<p class="muted">One lead lifecycle for marketing and sales: a shared record, a funnel with owners, scores on fit and interest, and a handoff agreement the software enforces.</p>
 <ul>
   <li><a href="/docs">API documentation</a> (OpenAPI 3.1 at <a href="/api/openapi.json">/api/openapi.json</a>)</li>
   <li><a href="/health">Health</a></li>
 </ul>
 <p>Sign in with <code>POST /api/auth/login</code> and a demo user printed in the terminal, or create an API key and send it as <code>Authorization: Bearer &lt;key&gt;</code>.</p>
+<p>Websites send behaviour to <code>POST /v1/batch</code> (Segment-compatible; write keys at <code>GET /api/write-keys</code>). Import HubSpot or Salesforce exports with <code>POST /api/imports/upload</code> or <code>npm run tandem -- import</code>.</p>
 <p class="muted">The web app for both teams is being built; today Tandem is driven through its REST API and command line (<code>npm run tandem -- help</code>).</p>
 </body></html>`;
 

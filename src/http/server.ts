@@ -53,7 +53,7 @@ export async function buildServer(opts: ServerOptions): Promise<App> {
         title: 'Tandem API',
         version: '0.1.0',
         description:
-          'One lead lifecycle for marketing and sales. Authenticate with the session cookie from POST /api/auth/login, or with `Authorization: Bearer <API key>` (create one with POST /api/api-keys). Errors are `{ "error": { "code", "message", "details" } }`.',
+          'One lead lifecycle for marketing and sales. Authenticate with the session cookie from POST /api/auth/login, or with `Authorization: Bearer <API key>` (create one with POST /api/api-keys). Errors are `{ "error": { "code", "message", "details" } }`. The tracking API under /v1 (Segment-compatible) takes a write key instead (Basic user name, `writeKey` in the body, or Bearer).',
       },
       components: {
         securitySchemes: {
