@@ -28,9 +28,10 @@ export function installAuth(app: App, deps: Deps): void {
 }
 
 /**
- * Documentation and health carry no workspace data, and the tracking API takes write keys
- * instead. Matched on the route, so a query string does not matter.
+ * Documentation, health and the web app's files carry no workspace data, and the tracking API
+ * takes write keys instead. Matched on the route, so a query string does not matter.
  */
 function isPublicPath(url: string): boolean {
-  return url === '/health' || url === '/api/openapi.json' || url === '/docs' || url.startsWith('/docs/') || url.startsWith('/v1/');
+  // Outside /api is the web app's shell and files, the docs, health and tracking: no workspace data.
+  return url === '/api/openapi.json' || !url.startsWith('/api/');
 }

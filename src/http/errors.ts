@@ -21,7 +21,7 @@ function fromDatabase(error: { code?: string; constraint?: string; detail?: stri
 }
 
 /** One mapping from any error to `{ error: { code, message, details } }` with the table's status. */
-export function installErrorHandler(app: FastifyInstance): void {
+export function installErrorHandler(app: FastifyInstance, opts: { pageShell?: (() => string) | null } = {}): void {
   app.setErrorHandler((error: FastifyError & { code?: string }, request, reply) => {
     let appError: AppError | null = null;
     if (error instanceof AppError) appError = error;
@@ -64,6 +64,18 @@ export function installErrorHandler(app: FastifyInstance): void {
   });
 
   app.setNotFoundHandler((request, reply) => {
+    // The web app routes in the browser: any page address it does not serve as a file gets its shell.
+    if (opts.pageShell && isPageRequest(request.method, request.url)) {
+      return reply.type('text/html; charset=utf-8').header('cache-control', 'no-cache').send(opts.pageShell());
+    }
     reply.status(404).send(body('not_found', `No route for ${request.method} ${request.url.split('?')[0]}`));
   });
+}
+
+/** A browser asking for a page of the web app, not for the API, the docs or a missing file. */
+function isPageRequest(method: string, url: string): boolean {
+  if (method !== 'GET' && method !== 'HEAD') return false;
+  const path = url.split('?')[0] ?? '';
+  if (/^\/(api|v1|docs|assets)(\/|$)/.test(path)) return false;
+  return !/\.[a-z0-9]+$/i.test(path);
 }

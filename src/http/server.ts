@@ -15,6 +15,7 @@ import { dealsRoutes } from '../features/deals/deals.routes.js';
 import { handoffsRoutes } from '../features/handoffs/handoffs.routes.js';
 import { importsRoutes } from '../features/imports/imports.routes.js';
 import { leadsRoutes } from '../features/leads/leads.routes.js';
+import { liveRoutes } from '../features/live/live.routes.js';
 import { notificationsRoutes } from '../features/notifications/notifications.routes.js';
 import { scoringRoutes } from '../features/scoring/scoring.routes.js';
 import { Ingestor } from '../features/tracking/tracking.ingest.js';
@@ -24,12 +25,14 @@ import { type Clock, systemClock } from '../lib/clock.js';
 import { installAuth } from './auth.js';
 import type { App, Deps } from './context.js';
 import { installErrorHandler } from './errors.js';
-import { homeRoutes } from './home.js';
+import { homeRoutes, pageShell } from './home.js';
 
 export interface ServerOptions {
   config: Config;
   database: Database;
   clock?: Clock;
+  /** Serve the built web app at / (default); false for the API alone. */
+  webApp?: boolean;
   /** Pino logging; off in tests. */
   logger?: boolean;
 }
@@ -44,7 +47,8 @@ export async function buildServer(opts: ServerOptions): Promise<App> {
   }).withTypeProvider<ZodTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
-  installErrorHandler(app);
+  const shell = opts.webApp === false ? null : pageShell();
+  installErrorHandler(app, { pageShell: shell });
   await app.register(cookie);
   await app.register(swagger, {
     openapi: {
@@ -92,7 +96,7 @@ export async function buildServer(opts: ServerOptions): Promise<App> {
       }
     },
   );
-  await homeRoutes(app);
+  await homeRoutes(app, shell);
   app.get('/api/openapi.json', { config: { public: true }, schema: { hide: true } }, async () => app.swagger());
 
   for (const routes of [
@@ -107,6 +111,7 @@ export async function buildServer(opts: ServerOptions): Promise<App> {
     activitiesRoutes,
     scoringRoutes,
     importsRoutes,
+    liveRoutes,
   ]) {
     await routes(app, deps);
   }

@@ -5,7 +5,7 @@ import { type App, actorOf, commonErrors, type Deps, idParams } from '../../http
 import { AppError } from '../../lib/errors.js';
 import { DUPLICATE_POLICIES } from './import.service.js';
 import { createImport, exportCsv, getImport, listImports, uploadFile } from './imports.service.js';
-import { ENTITIES, FORMATS, mappingSchema } from './mapping.js';
+import { ENTITIES, FIELDS, FORMATS, mappingProblems, mappingSchema, resolveMapping } from './mapping.js';
 
 const importOut = z.object({
   id: z.uuid(),
@@ -69,6 +69,38 @@ export async function importsRoutes(app: App, deps: Deps): Promise<void> {
     },
     async (request, reply) => reply.status(201).send(await createImport(deps, actorOf(request), request.body)),
   );
+  app.post(
+    '/api/imports/mapping',
+    {
+      schema: {
+        tags: ['imports'],
+        summary: 'Which field each column of a file header would fill, by the preset of the format and the mapping given; and the fields there are',
+        body: z
+          .object({
+            entity: z.enum(ENTITIES),
+            format: z.enum(FORMATS),
+            header: z.array(z.string().max(200)).max(500),
+            mapping: mappingSchema.optional(),
+          })
+          .strict(),
+        response: {
+          200: z.object({ columns: z.array(z.object({ column: z.string(), field: z.string().nullable() })), fields: z.array(z.string()) }),
+          ...commonErrors,
+        },
+      },
+    },
+    async (request) => {
+      const { entity, format, header, mapping } = request.body;
+      const problems = mappingProblems(entity, mapping);
+      if (problems.length)
+        throw new AppError('validation_failed', `body.${problems[0]?.path}: ${problems[0]?.message}`, {
+          problems: problems.map((p) => ({ ...p, path: `body.${p.path}` })),
+        });
+      const resolved = resolveMapping(entity, format, header, mapping);
+      return { columns: header.map((column, i) => ({ column, field: resolved.fields[i] ?? null })), fields: [...FIELDS[entity]] };
+    },
+  );
+
   app.get(
     '/api/imports/:id',
     { schema: { tags: ['imports'], summary: 'An import’s progress and result', params: idParams, response: { 200: importOut, ...commonErrors } } },

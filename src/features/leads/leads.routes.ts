@@ -2,8 +2,19 @@ import { z } from 'zod';
 import { type App, actorOf, commonErrors, type Deps, expectedVersion, idParams, page, setEtag } from '../../http/context.js';
 import { activityOut, timelineQuery } from '../activities/activities.schema.js';
 import { listActivities } from '../activities/activities.service.js';
-import { createLeadBody, handBackBody, leadOut, listLeadsQuery, mergeBody, noteBody, presentLead, stageBody, updateLeadBody } from './leads.schema.js';
-import { addLeadNote, createLead, getLead, handBackLead, listLeads, mergeLeads, moveLeadStage, updateLead } from './leads.service.js';
+import {
+  createLeadBody,
+  handBackBody,
+  leadActionsOut,
+  leadOut,
+  listLeadsQuery,
+  mergeBody,
+  noteBody,
+  presentLead,
+  stageBody,
+  updateLeadBody,
+} from './leads.schema.js';
+import { addLeadNote, createLead, getLead, handBackLead, leadActions, listLeads, mergeLeads, moveLeadStage, updateLead } from './leads.service.js';
 
 const tags = ['leads'];
 
@@ -39,6 +50,19 @@ export async function leadsRoutes(app: App, deps: Deps): Promise<void> {
     setEtag(reply, lead.version);
     return presentLead(lead);
   });
+
+  app.get(
+    '/api/leads/:id/actions',
+    {
+      schema: {
+        tags,
+        summary: 'What the caller may do to this lead: stage moves (with why not), hand-back, merge, and the reasons the agreement offers',
+        params: idParams,
+        response: { 200: leadActionsOut, ...commonErrors },
+      },
+    },
+    async (request) => leadActions(deps, actorOf(request), request.params.id),
+  );
 
   app.patch(
     '/api/leads/:id',

@@ -142,3 +142,23 @@ export function presentLead(l: Lead): LeadOut {
     updatedAt: l.updated_at.toISOString(),
   };
 }
+
+const reasonOut = z.object({ code: z.string(), label: z.string(), noteRequired: z.boolean() });
+
+export const leadActionsOut = z.object({
+  moves: z.array(
+    z.object({
+      key: z.string(),
+      name: z.string(),
+      team: z.enum(['marketing', 'sales']),
+      role: z.string(),
+      allowed: z.boolean(),
+      why: z.string().nullable().describe('Why the caller may not make this move; null when allowed'),
+    }),
+  ),
+  handBack: z.boolean(),
+  merge: z.boolean(),
+  edit: z.boolean(),
+  note: z.boolean(),
+  reasons: z.object({ disqualify: z.array(reasonOut), handBack: z.array(reasonOut), reject: z.array(reasonOut) }),
+});

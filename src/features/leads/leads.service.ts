@@ -462,3 +462,60 @@ export async function listLeads(deps: Deps, actor: Actor, f: ListLeadsQuery): Pr
 }
 
 export type { ActivityInput };
+
+export interface StageMove {
+  key: string;
+  name: string;
+  team: 'marketing' | 'sales';
+  role: string;
+  allowed: boolean;
+  /** Why not, in words for the person; null when allowed. */
+  why: string | null;
+}
+
+export interface LeadActions {
+  moves: StageMove[];
+  handBack: boolean;
+  merge: boolean;
+  edit: boolean;
+  note: boolean;
+  reasons: { disqualify: Reason[]; handBack: Reason[]; reject: Reason[] };
+}
+
+interface Reason {
+  code: string;
+  label: string;
+  noteRequired: boolean;
+}
+
+/**
+ * What this person may do to this lead, by the same rules the use cases enforce, so a page can
+ * offer exactly those actions (the server still checks each one when it is taken).
+ */
+export async function leadActions(deps: Deps, actor: Actor, id: string): Promise<LeadActions> {
+  const lead = await getLeadIn(deps.db, actor, id);
+  const { document: doc } = await getEffectiveAgreement(deps.db, actor.workspaceId);
+  const holdsIt = actor.level === 'lead' || lead.owner_id === actor.userId;
+  const moves = doc.stages
+    .filter((s) => s.key !== lead.stage)
+    .map((s): StageMove => {
+      const check = checkStageMove(doc, actor.team, lead.stage, s.key);
+      let why = check.ok ? null : check.message;
+      if (!why && actor.team === 'sales' && !holdsIt) why = 'this lead is owned by another rep; ask the sales lead to move it';
+      return { key: s.key, name: s.name, team: s.team, role: s.role, allowed: why === null, why };
+    });
+  const stage = stageByKey(doc, lead.stage);
+  const ownStage = stage?.team === actor.team && stage.role !== 'handoff';
+  const reasons = (kind: 'disqualify' | 'handBack' | 'reject') =>
+    doc.reasons[kind].map((r) => ({ code: r.code, label: r.label, noteRequired: r.noteRequired }));
+  return {
+    moves,
+    handBack: actor.team === 'sales' && stage?.team === 'sales' && holdsIt,
+    merge: isLeadOrAdmin(actor) || ownStage,
+    edit: true,
+    note: true,
+    reasons: { disqualify: reasons('disqualify'), handBack: reasons('handBack'), reject: reasons('reject') },
+  };
+}
+
+const isLeadOrAdmin = (actor: Actor) => actor.level === 'lead' || actor.isAdmin;
