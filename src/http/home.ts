@@ -54,6 +54,7 @@ export async function homeRoutes(app: App, shell: (() => string) | null, dir = W
     wildcard: true,
     index: false,
     decorateReply: false,
+    cacheControl: false,
     setHeaders: (res, path) => {
       res.setHeader('cache-control', path.includes('/assets/') ? 'public, max-age=31536000, immutable' : 'no-cache');
     },

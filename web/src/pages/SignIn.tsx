@@ -52,7 +52,7 @@ export function SignIn({ onSignedIn }: { onSignedIn: () => void }) {
           </Button>
         </form>
         <p className="hint">
-          Trying the demo? Sign in as <code>emma@northwind.example</code> (sales rep), <code>marcus@northwind.example</code> (marketer),{' '}
+          Trying the demo? Sign in as <code>maya@northwind.example</code> (sales rep), <code>marcus@northwind.example</code> (marketer),{' '}
           <code>daniel@northwind.example</code> (sales lead) or <code>olivia@northwind.example</code> (marketing lead), password <code>tandem-demo</code>.
         </p>
       </div>
