@@ -30,7 +30,9 @@ const PASSWORD = 'journey-password-1';
 const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 
 if (process.env.TANDEM_REQUIRE_BROWSER && (!existsSync(CHROMIUM) || !built)) {
-  throw new Error(`The browser tests must run here, but ${existsSync(CHROMIUM) ? 'the web app is not built (npm run build:web)' : `there is no Chromium at ${CHROMIUM}`}`);
+  throw new Error(
+    `The browser tests must run here, but ${existsSync(CHROMIUM) ? 'the web app is not built (npm run build:web)' : `there is no Chromium at ${CHROMIUM}`}`,
+  );
 }
 
 interface Person {
