@@ -80,6 +80,12 @@ describe('serving the web app', () => {
     await other.app.close();
   });
 
+  it('offers the demo sign-ins without a sign-in, or says there is no demo', async () => {
+    const res = await ctx.as(null).get('/api/auth/demo');
+    expect([200, 404]).toContain(res.status);
+    if (res.status === 200) expect(res.body.people.length).toBeGreaterThan(0);
+  });
+
   it('asks for a sign-in before streaming', async () => {
     const res = await ctx.as(null).get('/api/live');
     expect(res.status).toBe(401);

@@ -6,7 +6,7 @@ import { type AgreementDocument, DEFAULT_AGREEMENT, validateAgreement } from '..
 import { signIn } from '../features/auth/auth.service.js';
 import { ManualClock } from '../lib/clock.js';
 import { AppError } from '../lib/errors.js';
-import { DEMO_PASSWORD, DEMO_SLUG, demoSignIns, seedDemo } from './seed.js';
+import { DEMO_PASSWORD, DEMO_SLUG, demoPeople, demoSignIns, seedDemo } from './seed.js';
 
 // Wednesday 11:30 in New York: inside business hours, so the queue has handoffs on both sides of their deadline.
 const clock = new ManualClock('2026-03-04T16:30:00Z');
@@ -33,6 +33,15 @@ beforeAll(async () => {
 });
 
 describe('the demo workspace', () => {
+  it('suggests one sign-in of each kind for the sign-in page, and each one signs in', async () => {
+    const demo = await demoPeople(db);
+    expect(demo?.people.map((p) => p.role.split(',')[0])).toEqual(['marketing lead', 'marketer', 'sales lead', 'sales rep']);
+    for (const person of demo?.people ?? []) {
+      const session = await signIn({ db, clock }, { email: person.email, password: DEMO_PASSWORD, workspace: DEMO_SLUG }, 1);
+      expect(session.user.email).toBe(person.email);
+    }
+  });
+
   it('has both teams, the accounts and the leads, and says so', async () => {
     const count = async (table: 'users' | 'accounts' | 'leads') =>
       Number(

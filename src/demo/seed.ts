@@ -330,9 +330,10 @@ function agreementRow(
 }
 
 /** How to sign in to the demo: the password and one person per role, read from the database. */
-export async function demoSignIns(db: Kysely<DB>): Promise<string> {
+/** The demo workspace's sign-ins to suggest, one per kind of person; null without a demo workspace. */
+export async function demoPeople(db: Kysely<DB>): Promise<{ workspaceId: string; workspace: string; people: { email: string; role: string }[] } | null> {
   const ws = await db.selectFrom('workspaces').select(['id', 'name']).where('slug', '=', DEMO_SLUG).executeTakeFirst();
-  if (!ws) return '';
+  if (!ws) return null;
   const users = await db
     .selectFrom('users')
     .select(['id', 'email', 'team', 'level', 'is_admin'])
@@ -361,8 +362,15 @@ export async function demoSignIns(db: Kysely<DB>): Promise<string> {
     [salesLead, 'sales lead'],
     [rep, `sales rep, ${openBy.get(rep?.id ?? '') ?? 0} open handoffs`],
   ];
-  const found = picks.filter((p): p is [NonNullable<typeof marketingLead>, string] => Boolean(p[0]));
-  if (found.length === 0) return '';
+  const people = picks.flatMap(([u, role]) => (u ? [{ email: u.email, role }] : []));
+  return { workspaceId: ws.id, workspace: ws.name, people };
+}
+
+export async function demoSignIns(db: Kysely<DB>): Promise<string> {
+  const demo = await demoPeople(db);
+  if (!demo || demo.people.length === 0) return '';
+  const ws = { id: demo.workspaceId, name: demo.workspace };
+  const found = demo.people.map((p) => [p, p.role] as const);
   const width = Math.max(...found.map(([u]) => u.email.length));
   const key = await db
     .selectFrom('write_keys')

@@ -260,7 +260,7 @@ describe.skipIf(!existsSync(CHROMIUM) || !built)('the web app, in a browser', ()
     await page.getByRole('button', { name: 'Check the file (dry run)' }).click();
     const result = page.getByTestId('import-result');
     await shows(result, 'Dry run');
-    await shows(result, '1 problems');
+    await shows(result, '1 problem');
     await shows(result.getByRole('row', { name: /not-an-email|Email/ }).last(), '2');
     await shot(page, '08-import-dry-run');
     await page.getByRole('button', { name: 'Import', exact: true }).click();

@@ -2,6 +2,7 @@ import { lazy, type ReactNode, Suspense, useCallback, useEffect, useState } from
 import { api, messageOf, whenSignedOut } from './api';
 import { disconnectLive } from './live';
 import { SignIn } from './pages/SignIn';
+import { NotificationBell } from './parts/Notifications';
 import { Link, match, navigate, useLocation } from './router';
 import { loadSession, SessionProvider, useSession } from './session';
 import type { EffectiveAgreement, Me, User } from './types';
@@ -96,6 +97,7 @@ function Shell({ onSignOut }: { onSignOut: () => void }) {
           Menu
         </button>
         <div className="topbar-user">
+          <NotificationBell />
           <span>
             {me.user.name} <span className={`team-dot team-${me.user.team}`}>{teamLine(me.user)}</span>
           </span>

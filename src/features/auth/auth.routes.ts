@@ -1,5 +1,7 @@
 import { z } from 'zod';
+import { DEMO_PASSWORD, demoPeople } from '../../demo/seed.js';
 import { type App, actorOf, commonErrors, type Deps, idParams } from '../../http/context.js';
+import { AppError } from '../../lib/errors.js';
 import { presentUser, userOut } from '../users/users.schema.js';
 import { getUser } from '../users/users.service.js';
 import { getWorkspace } from '../workspaces/workspaces.service.js';
@@ -55,6 +57,26 @@ export async function authRoutes(app: App, deps: Deps): Promise<void> {
       if (cookie) await signOut(deps, cookie);
       reply.clearCookie(SESSION_COOKIE, { path: '/' });
       return reply.status(204).send(null);
+    },
+  );
+
+  app.get(
+    '/api/auth/demo',
+    {
+      config: { public: true },
+      schema: {
+        tags: ['auth'],
+        summary: 'The demo workspace’s suggested sign-ins, for the sign-in page; 404 where there is no demo workspace',
+        response: {
+          200: z.object({ workspace: z.string(), password: z.string(), people: z.array(z.object({ email: z.string(), role: z.string() })) }),
+          404: commonErrors[404],
+        },
+      },
+    },
+    async () => {
+      const demo = await demoPeople(deps.db);
+      if (!demo) throw new AppError('not_found', 'This Tandem has no demo workspace');
+      return { workspace: demo.workspace, password: DEMO_PASSWORD, people: demo.people };
     },
   );
 

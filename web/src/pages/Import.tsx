@@ -221,7 +221,7 @@ function Result({ record }: { record: ImportRecord }) {
     <section className="panel" aria-labelledby="result-title" data-testid="import-result">
       <h2 id="result-title">
         {record.dryRun ? 'Dry run' : 'Import'}: {running ? 'running' : record.status === 'failed' ? 'failed' : 'done'}{' '}
-        {record.problemCount ? <Badge tone="bad">{record.problemCount} problems</Badge> : running ? null : <Badge tone="good">no problems</Badge>}
+        {record.problemCount ? <Badge tone="bad">{plural(record.problemCount, 'problem')}</Badge> : running ? null : <Badge tone="good">no problems</Badge>}
       </h2>
       {running ? (
         <div role="progressbar" aria-label="Rows read" aria-valuetext={`${record.rows} rows`}>
@@ -322,3 +322,5 @@ export function firstRow(text: string): string[] {
   out.push(field);
   return out;
 }
+
+const plural = (n: number, word: string) => `${n.toLocaleString()} ${word}${n === 1 ? '' : 's'}`;

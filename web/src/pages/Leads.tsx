@@ -5,7 +5,7 @@ import { CLASS_LABELS } from '../format';
 import { Link, navigate, useLocation, useTitle } from '../router';
 import { useSession } from '../session';
 import type { Lead, Page, ScoreClass } from '../types';
-import { Badge, Button, Confirm, Empty, ErrorNote, Field, Spinner, toast } from '../ui';
+import { Badge, Button, Confirm, Dialog, Empty, ErrorNote, Field, Spinner, toast } from '../ui';
 
 const FILTERS = ['q', 'stage', 'owner', 'team', 'class', 'source', 'persona', 'sort'] as const;
 type Filters = Partial<Record<(typeof FILTERS)[number], string>>;
@@ -59,10 +59,19 @@ function FilterBar({ filters, onChange }: { filters: Filters; onChange: (f: Filt
     return () => clearTimeout(t);
   }, [text, filters, onChange]);
   const set = (k: keyof Filters) => (e: { target: { value: string } }) => onChange({ ...filters, [k]: e.target.value });
+  const [naming, setNaming] = useState(false);
+  const [viewName, setViewName] = useState('');
   const saveView = () => {
-    const name = prompt('Name this view (it is kept in this browser)');
+    const name = viewName.trim();
     if (!name) return;
     const next = [...views.filter((v) => v.name !== name), { name, filters }];
+    setViews(next);
+    localStorage.setItem(VIEWS_KEY, JSON.stringify(next));
+    setNaming(false);
+    setViewName('');
+  };
+  const removeView = (name: string) => {
+    const next = views.filter((v) => v.name !== name);
     setViews(next);
     localStorage.setItem(VIEWS_KEY, JSON.stringify(next));
   };
@@ -126,11 +135,34 @@ function FilterBar({ filters, onChange }: { filters: Filters; onChange: (f: Filt
         <span className="muted">Saved views:</span>
         {views.length === 0 ? <span className="muted">none yet</span> : null}
         {views.map((v) => (
-          <Button key={v.name} kind="ghost" onClick={() => onChange(v.filters)}>
-            {v.name}
-          </Button>
+          <span key={v.name} className="view-chip">
+            <Button kind="ghost" onClick={() => onChange(v.filters)}>
+              {v.name}
+            </Button>
+            <button type="button" className="chip-remove" aria-label={`Forget the view ${v.name}`} onClick={() => removeView(v.name)}>
+              ×
+            </button>
+          </span>
         ))}
-        <Button kind="ghost" onClick={saveView} disabled={Object.keys(filters).length === 0}>
+        <Dialog open={naming} title="Save this view" onClose={() => setNaming(false)}>
+          <form
+            onSubmit={(e) => {
+              e.preventDefault();
+              saveView();
+            }}
+          >
+            <Field label="Name" hint="Views are kept in this browser.">
+              {(p) => <input {...p} value={viewName} onChange={(e) => setViewName(e.target.value)} placeholder="e.g. My hot MQLs" />}
+            </Field>
+            <div className="actions">
+              <Button onClick={() => setNaming(false)}>Cancel</Button>
+              <Button kind="primary" type="submit" disabled={!viewName.trim()}>
+                Save view
+              </Button>
+            </div>
+          </form>
+        </Dialog>
+        <Button kind="ghost" onClick={() => setNaming(true)} disabled={Object.keys(filters).length === 0}>
           Save this view
         </Button>
         {Object.keys(filters).length ? (

@@ -1,4 +1,4 @@
-import { type FormEvent, useState } from 'react';
+import { type FormEvent, useEffect, useState } from 'react';
 import { ApiError, api, messageOf } from '../api';
 import { useTitle } from '../router';
 import { Button, Field } from '../ui';
@@ -10,6 +10,10 @@ export function SignIn({ onSignedIn }: { onSignedIn: () => void }) {
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<ApiError | null>(null);
   const [message, setMessage] = useState<string | null>(null);
+  const [demo, setDemo] = useState<{ workspace: string; password: string; people: { email: string; role: string }[] } | null>(null);
+  useEffect(() => {
+    api<{ workspace: string; password: string; people: { email: string; role: string }[] }>('/api/auth/demo').then(setDemo, () => setDemo(null));
+  }, []);
 
   async function submit(e: FormEvent) {
     e.preventDefault();
@@ -51,10 +55,33 @@ export function SignIn({ onSignedIn }: { onSignedIn: () => void }) {
             Sign in
           </Button>
         </form>
-        <p className="hint">
-          Trying the demo? Sign in as <code>maya@northwind.example</code> (sales rep), <code>marcus@northwind.example</code> (marketer),{' '}
-          <code>daniel@northwind.example</code> (sales lead) or <code>olivia@northwind.example</code> (marketing lead), password <code>tandem-demo</code>.
-        </p>
+        {demo ? (
+          <section className="demo-hint" aria-labelledby="demo-title">
+            <h2 id="demo-title">Trying the demo?</h2>
+            <p className="hint">
+              Sign in to {demo.workspace} as one of these people (password <code>{demo.password}</code>):
+            </p>
+            <ul className="list">
+              {demo.people.map((p) => (
+                <li key={p.email} className="spread">
+                  <span>
+                    <code>{p.email}</code> <span className="muted">{p.role}</span>
+                  </span>
+                  <Button
+                    kind="ghost"
+                    aria-label={`Use ${p.email}`}
+                    onClick={() => {
+                      setEmail(p.email);
+                      setPassword(demo.password);
+                    }}
+                  >
+                    Use
+                  </Button>
+                </li>
+              ))}
+            </ul>
+          </section>
+        ) : null}
       </div>
     </main>
   );
