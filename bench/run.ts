@@ -5,9 +5,10 @@
  *
  * With them, for each database: tracking ingest throughput beside the parse-only and COPY
  * ceilings and speed to lead (bench/ingest.ts), rescoring a million leads (bench/rescore.ts) and
- * importing a million-row CSV (bench/import.ts).
+ * importing a million-row CSV (bench/import.ts), and the leads table of the web app at 100,000
+ * leads in Chromium (bench/web.ts).
  *
- * Environment: BENCH_ONLY=handoff,ingest,rescore,import (default all), BENCH_DB=embedded|postgres|both (default both), BENCH_RATE (200/s),
+ * Environment: BENCH_ONLY=handoff,ingest,rescore,import,web (default all), BENCH_DB=embedded|postgres|both (default both), BENCH_RATE (200/s),
  * BENCH_SECONDS (20), BENCH_WARM_SECONDS (3), DATABASE_URL (PostgreSQL to use instead of a
  * throwaway server), BENCH_CPU_PROF_DIR (write a --cpu-prof of the server process there).
  */
@@ -29,6 +30,7 @@ import { preparePostgres } from './postgres.js';
 import { benchRescore } from './rescore.js';
 import { type Seeded, seed } from './setup.js';
 import { type PhaseResult, type Summary, summarize } from './stats.js';
+import { benchWeb } from './web.js';
 
 const num = (name: string, fallback: number): number => {
   const v = Number(process.env[name] ?? fallback);
@@ -39,7 +41,7 @@ const RATE = Math.round(num('BENCH_RATE', 200));
 const SECONDS = Math.round(num('BENCH_SECONDS', 20));
 const WARM = Math.round(num('BENCH_WARM_SECONDS', 3));
 const WHICH = process.env.BENCH_DB ?? 'both';
-const ONLY = new Set((process.env.BENCH_ONLY ?? 'handoff,ingest,rescore,import').split(',').map((x) => x.trim()));
+const ONLY = new Set((process.env.BENCH_ONLY ?? 'handoff,ingest,rescore,import,web').split(',').map((x) => x.trim()));
 const P99_LIMIT_MS = 25;
 const RATIO_LIMIT = 2;
 const PROFILE_CALLS = 100;
@@ -261,6 +263,7 @@ async function others(kind: Kind, out: Outcome, fresh: () => Promise<{ t: Target
     ['ingest', (t) => benchIngest(t, () => open(t), log)],
     ['rescore', (t) => benchRescore(t, () => open(t), log)],
     ['import', (t) => benchImport(t, () => open(t), log)],
+    ['web', (t) => benchWeb(t, () => open(t), log)],
   ];
   for (const [name, run] of runs) {
     if (!ONLY.has(name)) continue;

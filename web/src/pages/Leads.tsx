@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
+import { memo, useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { api, messageOf, withQuery } from '../api';
 import { useApi } from '../data';
 import { CLASS_LABELS } from '../format';
@@ -10,7 +10,7 @@ import { Badge, Button, Confirm, Dialog, Empty, ErrorNote, Field, Spinner, toast
 const FILTERS = ['q', 'stage', 'owner', 'team', 'class', 'source', 'persona', 'sort'] as const;
 type Filters = Partial<Record<(typeof FILTERS)[number], string>>;
 const ROW = 44;
-const PAGE = 200;
+const PAGE = 500;
 const VIEWS_KEY = 'tandem.leadViews';
 
 /** Leads: filters in the address (so a view can be shared), a virtualized table paged by the server, a board by stage. */
@@ -176,7 +176,7 @@ function FilterBar({ filters, onChange }: { filters: Filters; onChange: (f: Filt
 }
 
 function LeadTable({ filters }: { filters: Filters }) {
-  const { userName, stageName, agreement, me } = useSession();
+  const { stageName, agreement, me } = useSession();
   const [items, setItems] = useState<Lead[]>([]);
   const [cursor, setCursor] = useState<string | null>(null);
   const [done, setDone] = useState(false);
@@ -224,17 +224,20 @@ function LeadTable({ filters }: { filters: Filters }) {
   const first = Math.max(0, Math.floor(scrollTop / ROW) - 10);
   const last = Math.min(items.length, Math.ceil((scrollTop + height) / ROW) + 10);
   useEffect(() => {
-    if (!loading && !done && cursor && last >= items.length - 50) void loadMore(cursor, generation.current);
+    if (!loading && !done && cursor && last >= items.length - 400) void loadMore(cursor, generation.current);
   }, [last, items.length, loading, done, cursor, loadMore]);
 
   const myStages = agreement.document.stages.filter((s) => s.team === me.user.team && s.role !== 'accepted');
-  const toggle = (id: string) =>
-    setSelected((s) => {
-      const n = new Set(s);
-      if (n.has(id)) n.delete(id);
-      else n.add(id);
-      return n;
-    });
+  const toggle = useCallback(
+    (id: string) =>
+      setSelected((s) => {
+        const n = new Set(s);
+        if (n.has(id)) n.delete(id);
+        else n.add(id);
+        return n;
+      }),
+    [],
+  );
 
   async function bulkMove() {
     setBusy(true);
@@ -321,24 +324,7 @@ function LeadTable({ filters }: { filters: Filters }) {
           {/* Only the rows in view are in the page; the body is as tall as all of them. */}
           <tbody style={{ height: items.length * ROW }}>
             {items.slice(first, last).map((lead, i) => (
-              <tr
-                key={lead.id}
-                className={`vgrid-row ${selected.has(lead.id) ? 'selected' : ''}`}
-                aria-rowindex={first + i + 2}
-                style={{ top: (first + i) * ROW }}
-              >
-                <td>
-                  <input type="checkbox" aria-label={`Select ${lead.name || lead.email}`} checked={selected.has(lead.id)} onChange={() => toggle(lead.id)} />
-                </td>
-                <td>
-                  <Link to={`/leads/${lead.id}`}>{lead.name || lead.email}</Link>
-                </td>
-                <td>{lead.company ?? '—'}</td>
-                <td>{stageName(lead.stage)}</td>
-                <td>{lead.ownerId ? userName(lead.ownerId) : '—'}</td>
-                <td>{lead.scoreClass ? <ClassBadge cls={lead.scoreClass} /> : '—'}</td>
-                <td>{new Date(lead.createdAt).toLocaleDateString()}</td>
-              </tr>
+              <LeadRow key={lead.id} lead={lead} index={first + i} selected={selected.has(lead.id)} onToggle={toggle} />
             ))}
           </tbody>
         </table>
@@ -356,6 +342,26 @@ function LeadTable({ filters }: { filters: Filters }) {
     </>
   );
 }
+
+/** One row; unchanged rows are not re-rendered while the table scrolls. */
+const LeadRow = memo(function LeadRow({ lead, index, selected, onToggle }: { lead: Lead; index: number; selected: boolean; onToggle: (id: string) => void }) {
+  const { userName, stageName } = useSession();
+  return (
+    <tr className={`vgrid-row ${selected ? 'selected' : ''}`} aria-rowindex={index + 2} style={{ top: index * ROW }}>
+      <td>
+        <input type="checkbox" aria-label={`Select ${lead.name || lead.email}`} checked={selected} onChange={() => onToggle(lead.id)} />
+      </td>
+      <td>
+        <Link to={`/leads/${lead.id}`}>{lead.name || lead.email}</Link>
+      </td>
+      <td>{lead.company ?? '—'}</td>
+      <td>{stageName(lead.stage)}</td>
+      <td>{lead.ownerId ? userName(lead.ownerId) : '—'}</td>
+      <td>{lead.scoreClass ? <ClassBadge cls={lead.scoreClass} /> : '—'}</td>
+      <td>{new Date(lead.createdAt).toLocaleDateString()}</td>
+    </tr>
+  );
+});
 
 function SortButton({ label, field, filters }: { label: string; field: string; filters: Filters }) {
   const current = filters.sort ?? '-created';
