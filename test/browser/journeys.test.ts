@@ -272,6 +272,27 @@ describe.skipIf(!existsSync(CHROMIUM) || !built)('the web app, in a browser', ()
     await visible(page.getByRole('link', { name: 'Grace Hopper' }));
   });
 
+  it('a marketer creates a lead (a bad email is named at the field) and edits its profile', async () => {
+    const page = await signIn(people.marketer);
+    await page.getByRole('link', { name: 'Leads', exact: true }).click();
+    await page.getByRole('button', { name: 'New lead' }).click();
+    const dialog = page.getByRole('dialog');
+    await dialog.getByLabel('Email').fill('not an email');
+    await dialog.getByLabel('First name').fill('Katherine');
+    await dialog.getByLabel('Last name').fill('Johnson');
+    await dialog.getByRole('button', { name: 'Create lead' }).click();
+    await visible(dialog.locator('.field-invalid').filter({ hasText: 'Email' }));
+    await shot(page, '10a-new-lead-error');
+    await dialog.getByLabel('Email').fill(`katherine.${suffix}@nasa.example`);
+    await dialog.getByRole('button', { name: 'Create lead' }).click();
+    await page.getByRole('heading', { name: 'Katherine Johnson' }).waitFor();
+    await page.getByRole('button', { name: 'Edit' }).click();
+    await page.getByRole('dialog').getByLabel('Title').fill('Mathematician');
+    await page.getByRole('dialog').getByRole('button', { name: 'Save' }).click();
+    await shows(page.locator('dl.facts'), 'Mathematician');
+    await shot(page, '10b-lead-edited');
+  });
+
   it('the rep’s queue and the lead page work on a 390 px phone', async () => {
     await call(people.marketer, 'POST', '/api/leads', { email: `lin.${suffix}@prospect.example`, firstName: 'Lin', lastName: 'Phone', stage: 'mql' });
     const phone = await signIn(people.rep, { width: 390, height: 844 });

@@ -4,6 +4,7 @@ import { forgetLead, useApi } from '../data';
 import { formatDateTime } from '../format';
 import { useLive } from '../live';
 import { HandoffActions } from '../parts/HandoffActions';
+import { LeadForm } from '../parts/LeadForm';
 import { ScorePanel } from '../parts/ScorePanel';
 import { Timeline } from '../parts/Timeline';
 import { Link, useTitle } from '../router';
@@ -15,6 +16,7 @@ import { ClassBadge } from './Leads';
 
 export default function LeadPage({ id }: { id: string }) {
   const [tick, setTick] = useState(0);
+  const [editing, setEditing] = useState(false);
   const lead = useApi<Lead>(`/api/leads/${id}?r=${tick}`);
   const actions = useApi<LeadActions>(`/api/leads/${id}/actions?r=${tick}`);
   const handoffs = useApi<Page<Handoff>>(`/api/handoffs?leadId=${id}&limit=20&r=${tick}`);
@@ -49,8 +51,23 @@ export default function LeadPage({ id }: { id: string }) {
             <span className="muted">Owner: {l.ownerId ? userName(l.ownerId) : 'nobody yet'}</span>
           </div>
         </div>
-        {actions.data ? <LeadActionBar lead={l} actions={actions.data} onDone={refresh} /> : null}
+        <div className="row">
+          {actions.data?.edit ? <Button onClick={() => setEditing(true)}>Edit</Button> : null}
+          {actions.data ? <LeadActionBar lead={l} actions={actions.data} onDone={refresh} /> : null}
+        </div>
       </div>
+      {editing ? (
+        <LeadForm
+          lead={l}
+          open
+          onClose={() => setEditing(false)}
+          onSaved={() => {
+            setEditing(false);
+            toast('Saved');
+            refresh();
+          }}
+        />
+      ) : null}
 
       {open ? (
         <section className="panel" aria-labelledby="handoff-title" data-testid="open-handoff">

@@ -2,6 +2,7 @@ import { memo, useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { api, messageOf, withQuery } from '../api';
 import { useApi } from '../data';
 import { CLASS_LABELS } from '../format';
+import { LeadForm } from '../parts/LeadForm';
 import { Link, navigate, useLocation, useTitle } from '../router';
 import { useSession } from '../session';
 import type { Lead, Page, ScoreClass } from '../types';
@@ -19,6 +20,7 @@ export default function Leads() {
   const { query } = useLocation();
   const filters: Filters = Object.fromEntries(FILTERS.map((k) => [k, query.get(k) ?? '']).filter(([, v]) => v));
   const mode = query.get('view') === 'board' ? 'board' : 'table';
+  const [creating, setCreating] = useState(false);
   const setFilters = (next: Filters, view = mode) =>
     navigate(withQuery('/leads', { ...next, view: view === 'board' ? 'board' : undefined }), { replace: true });
 
@@ -29,6 +31,11 @@ export default function Leads() {
           <h1>Leads</h1>
           <p className="muted">The shared record: every lead, whichever team holds it.</p>
         </div>
+        <div className="row">
+          <Button kind="primary" onClick={() => setCreating(true)}>
+            New lead
+          </Button>
+        </div>
         <div className="row" role="tablist" aria-label="Layout">
           <Button kind={mode === 'table' ? 'primary' : 'secondary'} role="tab" aria-selected={mode === 'table'} onClick={() => setFilters(filters, 'table')}>
             Table
@@ -38,6 +45,7 @@ export default function Leads() {
           </Button>
         </div>
       </div>
+      {creating ? <LeadForm open onClose={() => setCreating(false)} onSaved={(lead) => navigate(`/leads/${lead.id}`)} /> : null}
       <FilterBar filters={filters} onChange={setFilters} />
       {mode === 'board' ? <Board filters={filters} /> : <LeadTable filters={filters} />}
     </>
