@@ -311,6 +311,20 @@ describe.skipIf(!existsSync(CHROMIUM) || !built)('the web app, in a browser', ()
     await phone.getByRole('heading', { name: 'Settings' }).waitFor();
   });
 
+  it('a team lead edits the scoring rules in the form and previews the effect; a bad value is named at its field', async () => {
+    const page = await signIn(people.marketingLead);
+    await page.getByRole('link', { name: 'Scoring', exact: true }).click();
+    await page.getByLabel('Good fit from').fill('5');
+    await page.getByRole('button', { name: 'Preview the effect' }).click();
+    await shows(page.locator('section', { hasText: 'What would change' }), 'leads change class');
+    const firstPoints = page.getByLabel('Points').first();
+    await firstPoints.fill('5000');
+    await page.getByRole('button', { name: 'Preview the effect' }).click();
+    await visible(page.locator('.field-invalid').filter({ has: page.getByLabel('Points').first() }));
+    await shot(page, '13a-scoring-form');
+    await expectAccessible(page, 'scoring form');
+  });
+
   it('every screen opens for a team lead and passes the accessibility check', async () => {
     const page = await signIn(people.marketingLead);
     for (const [link, heading] of [

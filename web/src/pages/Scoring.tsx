@@ -2,6 +2,7 @@ import { useEffect, useState } from 'react';
 import { ApiError, api, messageOf, type Problem } from '../api';
 import { useApi } from '../data';
 import { CLASS_LABELS, formatDateTime } from '../format';
+import { type ScoringDoc, ScoringForm } from '../parts/ScoringForm';
 import { useTitle } from '../router';
 import { useSession } from '../session';
 import type { ScoreClass } from '../types';
@@ -24,6 +25,8 @@ export default function ScoringPage() {
   useTitle('Scoring');
   const { me } = useSession();
   const scoring = useApi<Scoring>('/api/scoring');
+  const [doc, setDoc] = useState<ScoringDoc | null>(null);
+  const [mode, setMode] = useState<'form' | 'json'>('form');
   const [text, setText] = useState<string | null>(null);
   const [problems, setProblems] = useState<Problem[]>([]);
   const [preview, setPreview] = useState<Preview | null>(null);
@@ -32,14 +35,28 @@ export default function ScoringPage() {
   const mayEdit = me.user.level === 'lead' || me.user.isAdmin;
 
   useEffect(() => {
-    if (scoring.data && text === null) setText(JSON.stringify((scoring.data.draft ?? scoring.data.active).document, null, 2));
-  }, [scoring.data, text]);
+    if (scoring.data && doc === null) setDoc(structuredClone((scoring.data.draft ?? scoring.data.active).document) as unknown as ScoringDoc);
+  }, [scoring.data, doc]);
+  const switchTo = (next: 'form' | 'json') => {
+    if (next === mode) return;
+    if (next === 'json') setText(JSON.stringify(doc, null, 2));
+    else {
+      try {
+        setDoc(JSON.parse(text ?? '{}'));
+        setProblems([]);
+      } catch (e) {
+        setProblems([{ path: '', message: `Fix the JSON first: ${messageOf(e)}` }]);
+        return;
+      }
+    }
+    setMode(next);
+  };
 
   async function run(what: 'preview' | 'save' | 'activate') {
     setBusy(what);
     setProblems([]);
     try {
-      const document = JSON.parse(text ?? '{}');
+      const document = mode === 'json' ? JSON.parse(text ?? '{}') : doc;
       if (what === 'preview') setPreview(await api<Preview>('/api/scoring/preview', { body: { document } }));
       if (what === 'save') {
         await api('/api/scoring/draft', { method: 'PUT', body: { document } });
@@ -64,7 +81,7 @@ export default function ScoringPage() {
   }
 
   if (scoring.error) return <ErrorNote message={scoring.error} retry={scoring.reload} />;
-  if (!scoring.data || text === null) return <Spinner label="Loading the scoring rules" />;
+  if (!scoring.data || doc === null) return <Spinner label="Loading the scoring rules" />;
   const { active, draft } = scoring.data;
   return (
     <>
@@ -77,15 +94,29 @@ export default function ScoringPage() {
           </p>
         </div>
       </div>
-      <div className="grid-2">
+      <div className="scoring-layout">
         <section className="panel" aria-labelledby="rules-title">
           <h2 id="rules-title">Rules</h2>
-          <Field
-            label="Rules document (JSON)"
-            hint="Fit rules on lead and account fields, interest rules on events with caps and a half-life, and the two thresholds."
-          >
-            {(p) => <textarea {...p} className="code-edit" spellCheck={false} value={text} readOnly={!mayEdit} onChange={(e) => setText(e.target.value)} />}
-          </Field>
+          <div className="tabs" role="tablist" aria-label="Edit as">
+            <button type="button" role="tab" aria-selected={mode === 'form'} onClick={() => switchTo('form')}>
+              Form
+            </button>
+            <button type="button" role="tab" aria-selected={mode === 'json'} onClick={() => switchTo('json')}>
+              JSON
+            </button>
+          </div>
+          {mode === 'form' ? (
+            <ScoringForm doc={doc} onChange={setDoc} problems={problems} readOnly={!mayEdit} />
+          ) : (
+            <Field
+              label="Rules document (JSON)"
+              hint="Fit rules on lead and account fields, interest rules on events with caps and a half-life, and the two thresholds."
+            >
+              {(p) => (
+                <textarea {...p} className="code-edit" spellCheck={false} value={text ?? ''} readOnly={!mayEdit} onChange={(e) => setText(e.target.value)} />
+              )}
+            </Field>
+          )}
           {problems.length ? (
             <div className="notice notice-error" role="alert">
               <ul style={{ margin: 0 }}>
