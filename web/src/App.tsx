@@ -1,4 +1,4 @@
-import { lazy, type ReactNode, Suspense, useCallback, useEffect, useState } from 'react';
+import { lazy, type ReactNode, Suspense, useCallback, useEffect, useRef, useState } from 'react';
 import { api, messageOf, whenSignedOut } from './api';
 import { disconnectLive } from './live';
 import { SignIn } from './pages/SignIn';
@@ -78,9 +78,18 @@ function Shell({ onSignOut }: { onSignOut: () => void }) {
   const { me } = useSession();
   const { path } = useLocation();
   const [menuOpen, setMenuOpen] = useState(false);
-  // The phone menu closes whenever the page changes.
+  // On a new page the phone menu closes and focus moves to the content, so keyboard and screen
+  // reader users start at the page they opened rather than at the link they left.
+  const first = useRef(true);
   // biome-ignore lint/correctness/useExhaustiveDependencies: path is the trigger
-  useEffect(() => setMenuOpen(false), [path]);
+  useEffect(() => {
+    setMenuOpen(false);
+    if (first.current) {
+      first.current = false;
+      return;
+    }
+    document.getElementById('main')?.focus({ preventScroll: true });
+  }, [path]);
   const active = (to: string) => (to === '/' ? path === '/' : path === to || path.startsWith(`${to}/`));
   return (
     <div className="shell">

@@ -2,6 +2,7 @@ import { useEffect, useRef, useState } from 'react';
 import { ApiError, api, messageOf, type Problem } from '../api';
 import { useApi } from '../data';
 import { formatDateTime } from '../format';
+import { AgreementForm } from '../parts/AgreementForm';
 import { useTitle } from '../router';
 import { useSession } from '../session';
 import type { AgreementDocument, AgreementVersion } from '../types';
@@ -421,6 +422,7 @@ function DraftEditor({ version, onSaved }: { version: AgreementVersion; onSaved:
           </Field>
         </div>
       ) : null}
+      {doc ? <AgreementForm doc={doc} update={update} problemAt={problemAt} /> : null}
       {problems.length ? (
         <div className="notice notice-error" role="alert">
           <ul style={{ margin: 0 }}>
@@ -432,9 +434,12 @@ function DraftEditor({ version, onSaved }: { version: AgreementVersion; onSaved:
           </ul>
         </div>
       ) : null}
-      <Field label="The whole document (JSON)" hint="Stages, reasons, routing, escalation: everything the form above does not show." error={parseError}>
-        {(p) => <textarea {...p} className="code-edit" spellCheck={false} value={text} onChange={(e) => setText(e.target.value)} />}
-      </Field>
+      <details open={Boolean(parseError)}>
+        <summary>Everything as JSON (automatic handoff rules, routing rules, and the rest)</summary>
+        <Field label="The whole document (JSON)" hint="The form above and this text are the same document." error={parseError}>
+          {(p) => <textarea {...p} className="code-edit" spellCheck={false} value={text} onChange={(e) => setText(e.target.value)} />}
+        </Field>
+      </details>
     </section>
   );
 }
