@@ -4,6 +4,7 @@ import * as openHandoffCounts from './migrations/002_open_handoff_counts.js';
 import * as tracking from './migrations/003_tracking.js';
 import * as scoring from './migrations/004_scoring.js';
 import * as imports from './migrations/005_imports.js';
+import * as savedViews from './migrations/007_saved_views.js';
 import type { DB } from './schema.js';
 
 /** Migrations ship inside the code, in order; the file names are their stable keys. */
@@ -13,6 +14,7 @@ const migrations: Record<string, Migration> = {
   '003_tracking': tracking,
   '004_scoring': scoring,
   '005_imports': imports,
+  '007_saved_views': savedViews,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

@@ -300,6 +300,17 @@ export interface IdentitiesTable {
   updated_at: Date;
 }
 
+export interface SavedViewsTable {
+  workspace_id: string;
+  id: string;
+  user_id: string;
+  page: string;
+  name: string;
+  filters: Json;
+  shared: Defaulted<boolean>;
+  created_at: Date;
+}
+
 export interface ImportsTable {
   workspace_id: string;
   id: string;
@@ -346,6 +357,7 @@ export interface DB {
   score_points: ScorePointsTable;
   score_history: ScoreHistoryTable;
   imports: ImportsTable;
+  saved_views: SavedViewsTable;
 }
 
 export type User = Selectable<UsersTable>;

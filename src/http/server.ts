@@ -21,6 +21,7 @@ import { scoringRoutes } from '../features/scoring/scoring.routes.js';
 import { Ingestor } from '../features/tracking/tracking.ingest.js';
 import { trackingRoutes } from '../features/tracking/tracking.routes.js';
 import { usersRoutes } from '../features/users/users.routes.js';
+import { viewsRoutes } from '../features/views/views.routes.js';
 import { type Clock, systemClock } from '../lib/clock.js';
 import { installAuth } from './auth.js';
 import type { App, Deps } from './context.js';
@@ -112,6 +113,7 @@ export async function buildServer(opts: ServerOptions): Promise<App> {
     scoringRoutes,
     importsRoutes,
     liveRoutes,
+    viewsRoutes,
   ]) {
     await routes(app, deps);
   }

@@ -293,6 +293,25 @@ describe.skipIf(!existsSync(CHROMIUM) || !built)('the web app, in a browser', ()
     await shot(page, '10b-lead-edited');
   });
 
+  it('a marketer saves a filtered view and shares it; a rep opens it', async () => {
+    const page = await signIn(people.marketer);
+    await page.getByRole('link', { name: 'Leads', exact: true }).click();
+    await page.getByLabel('Stage').selectOption('lead');
+    await page.getByRole('button', { name: 'Save this view' }).click();
+    const dialog = page.getByRole('dialog');
+    await dialog.getByLabel('Name').fill('Working leads');
+    await dialog.getByLabel('Share with everyone in the workspace').check();
+    await dialog.getByRole('button', { name: 'Save view' }).click();
+    await visible(page.getByRole('button', { name: /Working leads/ }));
+    await shot(page, '10c-saved-view');
+
+    const rep = await signIn(people.rep);
+    await rep.getByRole('link', { name: 'Leads', exact: true }).click();
+    await rep.getByRole('button', { name: /Working leads/ }).click();
+    await until(async () => (await rep.getByLabel('Stage').inputValue()) === 'lead', 'the view’s stage filter');
+    expect(await rep.getByRole('button', { name: 'Delete the view Working leads' }).count()).toBe(0);
+  });
+
   it('the rep’s queue and the lead page work on a 390 px phone', async () => {
     await call(people.marketer, 'POST', '/api/leads', { email: `lin.${suffix}@prospect.example`, firstName: 'Lin', lastName: 'Phone', stage: 'mql' });
     const phone = await signIn(people.rep, { width: 390, height: 844 });

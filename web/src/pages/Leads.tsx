@@ -12,7 +12,6 @@ const FILTERS = ['q', 'stage', 'owner', 'team', 'class', 'source', 'persona', 's
 type Filters = Partial<Record<(typeof FILTERS)[number], string>>;
 const ROW = 44;
 const PAGE = 500;
-const VIEWS_KEY = 'tandem.leadViews';
 
 /** Leads: filters in the address (so a view can be shared), a virtualized table paged by the server, a board by stage. */
 export default function Leads() {
@@ -55,7 +54,9 @@ export default function Leads() {
 function FilterBar({ filters, onChange }: { filters: Filters; onChange: (f: Filters) => void }) {
   const { agreement, users } = useSession();
   const [text, setText] = useState(filters.q ?? '');
-  const [views, setViews] = useState<{ name: string; filters: Filters }[]>(() => JSON.parse(localStorage.getItem(VIEWS_KEY) ?? '[]'));
+  const { me } = useSession();
+  const saved = useApi<{ items: { id: string; name: string; filters: Filters; shared: boolean; mine: boolean }[] }>('/api/views?page=leads');
+  const views = saved.data?.items ?? [];
   useEffect(() => setText(filters.q ?? ''), [filters.q]);
   // Typing filters after a pause, not on every key.
   useEffect(() => {
@@ -69,19 +70,28 @@ function FilterBar({ filters, onChange }: { filters: Filters; onChange: (f: Filt
   const set = (k: keyof Filters) => (e: { target: { value: string } }) => onChange({ ...filters, [k]: e.target.value });
   const [naming, setNaming] = useState(false);
   const [viewName, setViewName] = useState('');
-  const saveView = () => {
-    const name = viewName.trim();
-    if (!name) return;
-    const next = [...views.filter((v) => v.name !== name), { name, filters }];
-    setViews(next);
-    localStorage.setItem(VIEWS_KEY, JSON.stringify(next));
-    setNaming(false);
-    setViewName('');
+  const [share, setShare] = useState(false);
+  const [viewError, setViewError] = useState<string | null>(null);
+  const saveView = async () => {
+    try {
+      await api('/api/views', { body: { page: 'leads', name: viewName.trim(), filters, shared: share } });
+      toast(share ? `Saved “${viewName.trim()}” for everyone` : `Saved “${viewName.trim()}”`);
+      setNaming(false);
+      setViewName('');
+      setShare(false);
+      setViewError(null);
+      saved.reload();
+    } catch (e) {
+      setViewError(messageOf(e));
+    }
   };
-  const removeView = (name: string) => {
-    const next = views.filter((v) => v.name !== name);
-    setViews(next);
-    localStorage.setItem(VIEWS_KEY, JSON.stringify(next));
+  const removeView = async (id: string) => {
+    try {
+      await api(`/api/views/${id}`, { method: 'DELETE' });
+      saved.reload();
+    } catch (e) {
+      toast(messageOf(e), 'bad');
+    }
   };
   return (
     <>
@@ -143,25 +153,36 @@ function FilterBar({ filters, onChange }: { filters: Filters; onChange: (f: Filt
         <span className="muted">Saved views:</span>
         {views.length === 0 ? <span className="muted">none yet</span> : null}
         {views.map((v) => (
-          <span key={v.name} className="view-chip">
-            <Button kind="ghost" onClick={() => onChange(v.filters)}>
+          <span key={v.id} className="view-chip">
+            <Button
+              kind="ghost"
+              onClick={() => onChange(v.filters)}
+              title={v.shared ? (v.mine ? 'Shared by you with everyone' : 'Shared with everyone') : 'Only you see this view'}
+            >
               {v.name}
+              {v.shared ? <span className="sr-only"> (shared)</span> : null}
+              {v.shared ? <span aria-hidden="true"> ·&nbsp;shared</span> : null}
             </Button>
-            <button type="button" className="chip-remove" aria-label={`Forget the view ${v.name}`} onClick={() => removeView(v.name)}>
-              ×
-            </button>
+            {v.mine || me.user.isAdmin ? (
+              <button type="button" className="chip-remove" aria-label={`Delete the view ${v.name}`} onClick={() => void removeView(v.id)}>
+                ×
+              </button>
+            ) : null}
           </span>
         ))}
         <Dialog open={naming} title="Save this view" onClose={() => setNaming(false)}>
           <form
             onSubmit={(e) => {
               e.preventDefault();
-              saveView();
+              void saveView();
             }}
           >
-            <Field label="Name" hint="Views are kept in this browser.">
+            <Field label="Name" error={viewError}>
               {(p) => <input {...p} value={viewName} onChange={(e) => setViewName(e.target.value)} placeholder="e.g. My hot MQLs" />}
             </Field>
+            <label className="check">
+              <input type="checkbox" checked={share} onChange={(e) => setShare(e.target.checked)} /> Share with everyone in the workspace
+            </label>
             <div className="actions">
               <Button onClick={() => setNaming(false)}>Cancel</Button>
               <Button kind="primary" type="submit" disabled={!viewName.trim()}>
