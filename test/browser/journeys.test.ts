@@ -364,6 +364,11 @@ describe.skipIf(!existsSync(CHROMIUM) || !built)('the web app, in a browser', ()
     await page.getByRole('heading', { name: 'Scores' }).waitFor();
     await visible(page.getByText('Fit (good from'));
     await page.getByRole('link', { name: 'Settings' }).click();
+    await page.getByRole('button', { name: 'Edit Rob Rep' }).click();
+    await page.getByRole('dialog').getByLabel('Open handoffs at most').fill('5');
+    await page.getByRole('dialog').getByRole('button', { name: 'Save' }).click();
+    await visible(page.getByText('Rob Rep updated'));
+    expect((await call(people.marketingLead, 'GET', '/api/users')).items.find((u: { email: string }) => u.email === people.rep.email).handoffCapacity).toBe(5);
     await page.getByRole('tab', { name: 'Website tracking' }).click();
     await page.getByRole('button', { name: 'Create a write key' }).click();
     await visible(page.getByText('apiHost'));

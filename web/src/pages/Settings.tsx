@@ -5,7 +5,7 @@ import { formatDateTime } from '../format';
 import { Link, useTitle } from '../router';
 import { useSession } from '../session';
 import type { User } from '../types';
-import { Badge, Button, Confirm, Empty, ErrorNote, Field, toast } from '../ui';
+import { Badge, Button, Confirm, Dialog, Empty, ErrorNote, Field, toast } from '../ui';
 
 type Tab = 'people' | 'absences' | 'hours' | 'keys' | 'tracking';
 
@@ -62,6 +62,7 @@ function People() {
       setBusy(false);
     }
   }
+  const [editing, setEditing] = useState<User | null>(null);
   async function setActive(u: User, active: boolean) {
     try {
       await api(`/api/users/${u.id}`, { method: 'PATCH', body: { active } });
@@ -101,6 +102,9 @@ function People() {
                 </td>
                 {admin ? (
                   <td>
+                    <Button kind="ghost" aria-label={`Edit ${u.name}`} onClick={() => setEditing(u)}>
+                      Edit
+                    </Button>
                     {u.id === me.user.id ? null : (
                       <Button kind="ghost" onClick={() => void setActive(u, !u.active)}>
                         {u.active ? 'Deactivate' : 'Reactivate'}
@@ -112,6 +116,16 @@ function People() {
             ))}
           </tbody>
         </table>
+        {editing ? (
+          <EditPerson
+            user={editing}
+            onClose={() => setEditing(null)}
+            onSaved={async () => {
+              setEditing(null);
+              await refresh();
+            }}
+          />
+        ) : null}
       </section>
       {admin ? (
         <section className="panel" aria-labelledby="add-title">
@@ -168,6 +182,94 @@ function People() {
         </section>
       )}
     </div>
+  );
+}
+
+/** An administrator changes a person's team, role, and how many leads routing gives them. */
+function EditPerson({ user, onClose, onSaved }: { user: User; onClose: () => void; onSaved: () => Promise<void> }) {
+  const [form, setForm] = useState({
+    name: user.name,
+    team: user.team,
+    level: user.level,
+    isAdmin: user.isAdmin,
+    routingWeight: String(user.routingWeight),
+    handoffCapacity: user.handoffCapacity === null ? '' : String(user.handoffCapacity),
+  });
+  const [error, setError] = useState<ApiError | null>(null);
+  const [busy, setBusy] = useState(false);
+  async function save(e: FormEvent) {
+    e.preventDefault();
+    setBusy(true);
+    setError(null);
+    try {
+      await api(`/api/users/${user.id}`, {
+        method: 'PATCH',
+        body: {
+          name: form.name,
+          team: form.team,
+          level: form.level,
+          isAdmin: form.isAdmin,
+          routingWeight: Number(form.routingWeight),
+          handoffCapacity: form.handoffCapacity === '' ? null : Number(form.handoffCapacity),
+        },
+      });
+      toast(`${form.name} updated`);
+      await onSaved();
+    } catch (err) {
+      setError(err instanceof ApiError ? err : new ApiError(0, 'error', messageOf(err)));
+    } finally {
+      setBusy(false);
+    }
+  }
+  return (
+    <Dialog open title={`Edit ${user.name}`} onClose={onClose}>
+      <form onSubmit={save} noValidate>
+        <Field label="Name" error={error?.problemFor('name')}>
+          {(p) => <input {...p} value={form.name} onChange={(e) => setForm({ ...form, name: e.target.value })} />}
+        </Field>
+        <div className="grid-2 tight">
+          <Field label="Team" error={error?.problemFor('team')}>
+            {(p) => (
+              <select {...p} value={form.team} onChange={(e) => setForm({ ...form, team: e.target.value as User['team'] })}>
+                <option value="marketing">Marketing</option>
+                <option value="sales">Sales</option>
+              </select>
+            )}
+          </Field>
+          <Field label="Role" error={error?.problemFor('level')}>
+            {(p) => (
+              <select {...p} value={form.level} onChange={(e) => setForm({ ...form, level: e.target.value as User['level'] })}>
+                <option value="member">Member</option>
+                <option value="lead">Team lead</option>
+              </select>
+            )}
+          </Field>
+          <Field label="Routing weight" hint="Share of round-robin leads; 0 for none" error={error?.problemFor('routingWeight')}>
+            {(p) => (
+              <input {...p} type="number" min={0} max={100} value={form.routingWeight} onChange={(e) => setForm({ ...form, routingWeight: e.target.value })} />
+            )}
+          </Field>
+          <Field label="Open handoffs at most" hint="Empty: the agreement's default" error={error?.problemFor('handoffCapacity')}>
+            {(p) => <input {...p} type="number" min={0} value={form.handoffCapacity} onChange={(e) => setForm({ ...form, handoffCapacity: e.target.value })} />}
+          </Field>
+        </div>
+        <label className="check">
+          <input type="checkbox" checked={form.isAdmin} onChange={(e) => setForm({ ...form, isAdmin: e.target.checked })} /> Administrator (manages people and
+          keys)
+        </label>
+        {error && !error.problems.length ? (
+          <p className="error-text" role="alert">
+            {error.message}
+          </p>
+        ) : null}
+        <div className="actions">
+          <Button onClick={onClose}>Cancel</Button>
+          <Button kind="primary" type="submit" busy={busy}>
+            Save
+          </Button>
+        </div>
+      </form>
+    </Dialog>
   );
 }
 
