@@ -1,5 +1,6 @@
 import { useEffect, useState } from 'react';
 import { api, messageOf, withQuery } from '../api';
+import { firstRow } from '../csv';
 import { useApi } from '../data';
 import { formatDateTime } from '../format';
 import { Link, useTitle } from '../router';
@@ -297,30 +298,3 @@ const slug = (s: string) =>
     .replace(/[^a-z0-9]+/g, '_')
     .replace(/^_|_$/g, '')
     .slice(0, 100) || 'column';
-
-/** The header row of a CSV text: quoted fields, doubled quotes, a byte-order mark. */
-export function firstRow(text: string): string[] {
-  const s = text.replace(/^\uFEFF/, '');
-  const out: string[] = [];
-  let field = '';
-  let quoted = false;
-  for (let i = 0; i < s.length; i++) {
-    const c = s[i];
-    if (quoted) {
-      if (c === '"' && s[i + 1] === '"') {
-        field += '"';
-        i++;
-      } else if (c === '"') quoted = false;
-      else field += c;
-    } else if (c === '"') quoted = true;
-    else if (c === ',') {
-      out.push(field);
-      field = '';
-    } else if (c === '\n' || c === '\r') break;
-    else field += c;
-  }
-  out.push(field);
-  return out;
-}
-
-const plural = (n: number, word: string) => `${n.toLocaleString()} ${word}${n === 1 ? '' : 's'}`;
