@@ -22,5 +22,3 @@ export function firstRow(text: string): string[] {
   out.push(field);
   return out;
 }
-
-const plural = (n: number, word: string) => `${n.toLocaleString()} ${word}${n === 1 ? '' : 's'}`;

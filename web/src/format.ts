@@ -1,4 +1,4 @@
-import type { ScoreClass } from './types';
+import type { ScoreClass } from './types.js';
 
 export const CLASS_LABELS: Record<ScoreClass, string> = {
   good_fit_high_interest: 'Good fit, high interest',
