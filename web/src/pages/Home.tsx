@@ -172,7 +172,7 @@ function MarketingFlow() {
                 <StatusBadge handoff={h} />
               </div>
               <div className="muted">
-                to {userName(h.assigneeId)} · {relative(h.createdAt)}
+                to {h.assigneeId ? userName(h.assigneeId) : 'the unassigned queue'} · {relative(h.createdAt)}
               </div>
             </li>
           ))}
@@ -208,11 +208,12 @@ export function StatusBadge({ handoff }: { handoff: Handoff }) {
 }
 
 function LeaderPanels() {
-  const { agreement, me } = useSession();
+  const { agreement, me, userName } = useSession();
   const breaches = useApi<Page<Handoff>>('/api/handoffs?breached=true&limit=100');
   useLive(breaches.reload, (a) => a.kind.endsWith('breached'));
   const today = new Date().toDateString();
-  const todays = (breaches.data?.items ?? []).filter((h) => h.breachedAt && new Date(h.breachedAt).toDateString() === today);
+  // Today's breaches, and any older one still waiting for an answer.
+  const todays = (breaches.data?.items ?? []).filter((h) => h.breachedAt && (new Date(h.breachedAt).toDateString() === today || h.status === 'open'));
   const leads = useLeads(todays.map((h) => h.leadId));
   const pending = agreement.pending;
   const mine = me.user.team;
@@ -241,15 +242,17 @@ function LeaderPanels() {
         <Link to="/agreement">Open the agreement</Link>
       </section>
       <section className="panel" aria-labelledby="breaches-title">
-        <h2 id="breaches-title">Today’s breaches</h2>
+        <h2 id="breaches-title">Breaches: today’s, and any still open</h2>
         {breaches.error ? <ErrorNote message={breaches.error} retry={breaches.reload} /> : null}
-        {breaches.data && todays.length === 0 ? <Empty title="No breaches today">Every handoff so far today was answered in time.</Empty> : null}
+        {breaches.data && todays.length === 0 ? (
+          <Empty title="No breaches today">Every handoff so far today was answered in time, and none is overdue.</Empty>
+        ) : null}
         <ul className="list">
           {todays.map((h) => (
             <li key={h.id} className="spread">
               <Link to={`/leads/${h.leadId}`}>{leadLabel(leads.get(h.leadId))}</Link>
               <span className="muted">
-                {h.status === 'open' ? 'still open' : h.status}, due {formatDateTime(h.dueAt)}
+                {h.status === 'open' ? `overdue, to ${h.assigneeId ? userName(h.assigneeId) : 'nobody yet'}` : h.status}, due {formatDateTime(h.dueAt)}
               </span>
             </li>
           ))}

@@ -63,7 +63,7 @@ export function SignIn({ onSignedIn }: { onSignedIn: () => void }) {
             </p>
             <ul className="list">
               {demo.people.map((p) => (
-                <li key={p.email} className="spread">
+                <li key={p.email} className="demo-person">
                   <span>
                     <code>{p.email}</code> <span className="muted">{p.role}</span>
                   </span>
