@@ -348,6 +348,7 @@ describe.skipIf(!existsSync(CHROMIUM) || !built)('the web app, in a browser', ()
     const page = await signIn(people.marketingLead);
     for (const [link, heading] of [
       ['Leads', 'Leads'],
+      ['Accounts', 'Accounts'],
       ['Scoring', 'Scoring rules'],
       ['Settings', 'Settings'],
     ] as const) {

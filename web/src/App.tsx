@@ -13,6 +13,7 @@ const Home = lazy(() => import('./pages/Home'));
 const Leads = lazy(() => import('./pages/Leads'));
 const LeadPage = lazy(() => import('./pages/Lead'));
 const AccountPage = lazy(() => import('./pages/Account'));
+const Accounts = lazy(() => import('./pages/Accounts'));
 const Agreement = lazy(() => import('./pages/Agreement'));
 const Scoring = lazy(() => import('./pages/Scoring'));
 const Import = lazy(() => import('./pages/Import'));
@@ -68,6 +69,7 @@ export function App() {
 const NAV: { to: string; label: string; adminOnly?: boolean }[] = [
   { to: '/', label: 'Home' },
   { to: '/leads', label: 'Leads' },
+  { to: '/accounts', label: 'Accounts' },
   { to: '/agreement', label: 'Agreement' },
   { to: '/scoring', label: 'Scoring' },
   { to: '/import', label: 'Import' },
@@ -146,6 +148,7 @@ function Routes(): ReactNode {
   if (path === '/leads') return <Leads />;
   const lead = match('/leads/:id', path);
   if (lead) return <LeadPage id={lead.id as string} />;
+  if (path === '/accounts') return <Accounts />;
   const account = match('/accounts/:id', path);
   if (account) return <AccountPage id={account.id as string} />;
   if (path === '/agreement') return <Agreement />;

@@ -1,4 +1,4 @@
-import { useState } from 'react';
+import { Fragment, useState } from 'react';
 import { ApiError, api, messageOf } from '../api';
 import { forgetLead, useApi } from '../data';
 import { formatDateTime } from '../format';
@@ -125,6 +125,12 @@ export default function LeadPage({ id }: { id: string }) {
             <dd>{formatDateTime(l.stageChangedAt)}</dd>
             <dt>Created</dt>
             <dd>{formatDateTime(l.createdAt)}</dd>
+            {Object.entries(l.properties).map(([k, v]) => (
+              <Fragment key={k}>
+                <dt>{k.replace(/_/g, ' ')}</dt>
+                <dd>{v === null ? '—' : String(v)}</dd>
+              </Fragment>
+            ))}
           </dl>
         </section>
         <section className="panel" aria-labelledby="handoffs-title">
