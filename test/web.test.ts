@@ -27,6 +27,25 @@ describe('serving the web app', () => {
     expect(other.status).toBe(404);
   });
 
+  it('moves many leads at once, each checked as if alone, and lists the ones refused with why', async () => {
+    const marketer = ctx.as(ctx.people.marketer);
+    const ours = (await marketer.post('/api/leads', { email: 'bulk1@example.org', stage: 'lead' })).body;
+    const handedOff = (await marketer.post('/api/leads', { email: 'bulk2@example.org', stage: 'mql' })).body;
+    const missing = '0190a0a0-0000-7000-8000-000000000000';
+    const res = await marketer.post('/api/leads/bulk/stage', { ids: [ours.id, handedOff.id, missing], stage: 'nurture' });
+    expect(res.status).toBe(200);
+    expect(res.body.moved).toEqual([ours.id]);
+    expect(res.body.refused.map((r: { id: string; code: string }) => [r.id, r.code])).toEqual([
+      [handedOff.id, 'forbidden'],
+      [missing, 'not_found'],
+    ]);
+    expect((await marketer.get(`/api/leads/${ours.id}`)).body.stage).toBe('nurture');
+    expect((await marketer.get(`/api/leads/${handedOff.id}`)).body.stage).toBe('mql');
+    const empty = await marketer.post('/api/leads/bulk/stage', { ids: [], stage: 'nurture' });
+    expect(empty.status).toBe(400);
+    expect(empty.body.error.message).toContain('ids');
+  });
+
   it('maps a HubSpot header to fields, and names a mapping to a field that does not exist', async () => {
     const ok = await ctx.as(ctx.people.marketer).post('/api/imports/mapping', {
       entity: 'leads',

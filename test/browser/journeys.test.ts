@@ -291,6 +291,14 @@ describe.skipIf(!existsSync(CHROMIUM) || !built)('the web app, in a browser', ()
     await page.getByRole('dialog').getByRole('button', { name: 'Save' }).click();
     await shows(page.locator('dl.facts'), 'Mathematician');
     await shot(page, '10b-lead-edited');
+    // Bulk: select her in the table and move her on; the server checks each lead it is given.
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Leads', exact: true }).click();
+    await page.getByLabel('Search').fill('Katherine');
+    await page.getByRole('checkbox', { name: 'Select Katherine Johnson' }).check();
+    await page.getByLabel('Move to').selectOption('lead');
+    await page.getByRole('region', { name: 'Bulk actions' }).getByRole('button', { name: 'Move' }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Move them' }).click();
+    await visible(page.getByText('Moved 1 to Lead'));
   });
 
   it('a marketer saves a filtered view and shares it; a rep opens it', async () => {

@@ -3,6 +3,7 @@ import { type App, actorOf, commonErrors, type Deps, expectedVersion, idParams, 
 import { activityOut, timelineQuery } from '../activities/activities.schema.js';
 import { listActivities } from '../activities/activities.service.js';
 import {
+  bulkStageBody,
   createLeadBody,
   handBackBody,
   leadActionsOut,
@@ -14,7 +15,18 @@ import {
   stageBody,
   updateLeadBody,
 } from './leads.schema.js';
-import { addLeadNote, createLead, getLead, handBackLead, leadActions, listLeads, mergeLeads, moveLeadStage, updateLead } from './leads.service.js';
+import {
+  addLeadNote,
+  createLead,
+  getLead,
+  handBackLead,
+  leadActions,
+  listLeads,
+  mergeLeads,
+  moveLeadStage,
+  moveLeadsStage,
+  updateLead,
+} from './leads.service.js';
 
 const tags = ['leads'];
 
@@ -50,6 +62,28 @@ export async function leadsRoutes(app: App, deps: Deps): Promise<void> {
     setEtag(reply, lead.version);
     return presentLead(lead);
   });
+
+  app.post(
+    '/api/leads/bulk/stage',
+    {
+      schema: {
+        tags,
+        summary: 'Move many leads to a stage; each is checked as if moved alone, and those refused are listed with the reason',
+        body: bulkStageBody,
+        response: {
+          200: z.object({
+            moved: z.array(z.uuid()),
+            refused: z.array(z.object({ id: z.uuid(), code: z.string(), message: z.string() })),
+          }),
+          ...commonErrors,
+        },
+      },
+    },
+    async (request) => {
+      const { ids, stage, reason, note } = request.body;
+      return moveLeadsStage(deps, actorOf(request), [...new Set(ids)], { stage, reason, note });
+    },
+  );
 
   app.get(
     '/api/leads/:id/actions',

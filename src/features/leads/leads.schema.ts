@@ -65,6 +65,15 @@ export const stageBody = z
   })
   .strict();
 
+export const bulkStageBody = z
+  .object({
+    ids: z.array(z.uuid()).min(1).max(500),
+    stage: z.string().min(1).max(40),
+    reason: z.string().max(40).optional().describe('Required when disqualifying'),
+    note: z.string().max(5000).optional(),
+  })
+  .strict();
+
 export const handBackBody = z
   .object({ reason: z.string().min(1).max(40).describe('A hand-back reason code from the agreement'), note: z.string().max(5000).optional() })
   .strict();

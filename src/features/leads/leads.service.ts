@@ -253,6 +253,30 @@ export async function moveLeadStage(
   });
 }
 
+/**
+ * Move many leads, each as if moved alone (its own transaction and checks), so one refusal does
+ * not undo the others. Refusals come back with the error's code and message.
+ */
+export async function moveLeadsStage(
+  deps: Deps,
+  actor: Actor,
+  ids: readonly string[],
+  input: { stage: string; reason?: string | undefined; note?: string | undefined },
+): Promise<{ moved: string[]; refused: { id: string; code: string; message: string }[] }> {
+  const moved: string[] = [];
+  const refused: { id: string; code: string; message: string }[] = [];
+  for (const id of ids) {
+    try {
+      await moveLeadStage(deps, actor, id, input);
+      moved.push(id);
+    } catch (error) {
+      if (!(error instanceof AppError)) throw error;
+      refused.push({ id, code: error.code, message: error.message });
+    }
+  }
+  return { moved, refused };
+}
+
 /** Sales returns a lead it holds to marketing (nurture or disqualified, as the reason says). */
 export async function handBackLead(deps: Deps, actor: Actor, id: string, input: { reason: string; note?: string | undefined }): Promise<Lead> {
   if (actor.team !== 'sales') throw new AppError('forbidden', 'Only sales hands leads back to marketing');

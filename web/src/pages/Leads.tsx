@@ -270,30 +270,21 @@ function LeadTable({ filters }: { filters: Filters }) {
 
   async function bulkMove() {
     setBusy(true);
-    const ids = [...selected];
-    const refused: string[] = [];
-    let moved = 0;
-    const queue = [...ids];
-    await Promise.all(
-      Array.from({ length: 4 }, async () => {
-        for (let id = queue.shift(); id; id = queue.shift()) {
-          try {
-            await api(`/api/leads/${id}/stage`, { body: { stage: bulkStage } });
-            moved += 1;
-          } catch (e) {
-            refused.push(messageOf(e));
-          }
-        }
-      }),
-    );
-    setBusy(false);
-    setConfirming(false);
-    toast(
-      refused.length
-        ? `Moved ${moved}; ${refused.length} refused: ${[...new Set(refused)].slice(0, 2).join('; ')}`
-        : `Moved ${moved} to ${stageName(bulkStage)}`,
-      refused.length ? 'bad' : 'good',
-    );
+    try {
+      const r = await api<{ moved: string[]; refused: { id: string; message: string }[] }>('/api/leads/bulk/stage', {
+        body: { ids: [...selected], stage: bulkStage },
+      });
+      const why = [...new Set(r.refused.map((x) => x.message))].slice(0, 2).join('; ');
+      toast(
+        r.refused.length ? `Moved ${r.moved.length}; ${r.refused.length} left where they were: ${why}` : `Moved ${r.moved.length} to ${stageName(bulkStage)}`,
+        r.refused.length ? 'bad' : 'good',
+      );
+    } catch (e) {
+      toast(messageOf(e), 'bad');
+    } finally {
+      setBusy(false);
+      setConfirming(false);
+    }
     generation.current += 1;
     setSelected(new Set());
     void loadMore(null, generation.current);
