@@ -294,6 +294,9 @@ describe.skipIf(!existsSync(CHROMIUM) || !built)('the web app, in a browser', ()
     // Bulk: select her in the table and move her on; the server checks each lead it is given.
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Leads', exact: true }).click();
     await page.getByLabel('Search').fill('Katherine');
+    // The search applies after a pause and reloads the list (which clears a selection).
+    await page.waitForURL(/q=Katherine/);
+    await shows(page.getByText(/leads loaded/), '1 leads loaded');
     await page.getByRole('checkbox', { name: 'Select Katherine Johnson' }).check();
     await page.getByLabel('Move to').selectOption('lead');
     await page.getByRole('region', { name: 'Bulk actions' }).getByRole('button', { name: 'Move' }).click();
@@ -362,7 +365,8 @@ describe.skipIf(!existsSync(CHROMIUM) || !built)('the web app, in a browser', ()
     ] as const) {
       await page.getByRole('link', { name: link, exact: true }).click();
       await page.getByRole('heading', { name: heading, level: 1 }).waitFor();
-      await page.waitForLoadState('networkidle');
+      // Checked once the page has its data (the live stream stays open, so the network is never idle).
+      await page.locator('.loading').waitFor({ state: 'detached' });
       await expectAccessible(page, link);
     }
     await page.getByRole('link', { name: 'Leads', exact: true }).click();
