@@ -81,6 +81,21 @@ describe('write keys', () => {
   });
 });
 
+describe('settings for Segment’s browser library', () => {
+  it('point analytics.js at this server for a known write key, and are not found for another', async () => {
+    const res = await ctx.app.inject({
+      method: 'GET',
+      url: `/v1/projects/${writeKey}/settings`,
+      headers: { host: 'tandem.example:4000', 'x-forwarded-proto': 'https' },
+    });
+    expect(res.statusCode).toBe(200);
+    expect(res.headers['access-control-allow-origin']).toBe('*');
+    expect(res.json().integrations['Segment.io']).toEqual({ apiKey: writeKey, apiHost: 'tandem.example:4000/v1', protocol: 'https' });
+    const unknown = await ctx.app.inject({ method: 'GET', url: '/v1/projects/wk_nothing/settings' });
+    expect(unknown.statusCode).toBe(404);
+  });
+});
+
 describe('the tracking API', () => {
   it('creates the lead on identify and joins the visitor’s anonymous history to it', async () => {
     const anon = `anon-${mid('a')}`;

@@ -384,7 +384,7 @@ describe.skipIf(!existsSync(CHROMIUM) || !built)('the web app, in a browser', ()
     expect((await call(people.marketingLead, 'GET', '/api/users')).items.find((u: { email: string }) => u.email === people.rep.email).handoffCapacity).toBe(5);
     await page.getByRole('tab', { name: 'Website tracking' }).click();
     await page.getByRole('button', { name: 'Create a write key' }).click();
-    await visible(page.getByText('apiHost'));
+    await visible(page.getByText('cdnURL').first());
     await shot(page, '13-settings-tracking');
   });
 });

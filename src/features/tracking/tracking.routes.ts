@@ -90,6 +90,34 @@ export async function trackingRoutes(app: App, deps: Deps, ingestor: Ingestor): 
         .status(204)
         .send(),
     );
+    // Segment's browser library fetches its settings from `<cdnURL>/v1/projects/<writeKey>/settings`.
+    // Answering here means a site changes one option (cdnURL) and sends every event to Tandem.
+    scope.get(
+      '/v1/projects/:writeKey/settings',
+      {
+        config: { public: true },
+        schema: {
+          tags: ['tracking'],
+          summary: 'Settings for Segment’s browser library (analytics-next), so `cdnURL` alone points a site at Tandem',
+          params: z.object({ writeKey: z.string().max(200) }),
+          response: {
+            200: z.object({
+              integrations: z.record(z.string(), z.object({ apiKey: z.string(), apiHost: z.string(), protocol: z.string() })),
+              plan: z.object({ track: z.object({ __default: z.object({ enabled: z.boolean() }) }) }),
+            }),
+            404: errorOut,
+          },
+        },
+      },
+      async (request) => {
+        const { writeKey } = request.params;
+        if (!(await workspaceForWriteKey(deps, writeKey))) throw new AppError('not_found', 'The write key is unknown or revoked');
+        return {
+          integrations: { 'Segment.io': { apiKey: writeKey, apiHost: `${request.host}/v1`, protocol: request.protocol } },
+          plan: { track: { __default: { enabled: true } } },
+        };
+      },
+    );
     scope.post(
       '/v1/:path',
       {

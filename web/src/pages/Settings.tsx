@@ -510,11 +510,12 @@ function WriteKeys() {
       {active ? (
         <>
           <h3>Segment’s analytics.js (Analytics Next)</h3>
+          <p className="muted">
+            Point <code>cdnURL</code> at Tandem: the library reads its settings from here and sends every call here.
+          </p>
           <pre className="panel">
             <code>{`import { AnalyticsBrowser } from '@segment/analytics-next'
-export const analytics = AnalyticsBrowser.load(
-  { writeKey: '${active.key}', cdnSettings: { integrations: { 'Segment.io': { apiHost: '${host.replace(/^https?:\/\//, '')}/v1', protocol: '${host.startsWith('https') ? 'https' : 'http'}' } } } },
-)
+export const analytics = AnalyticsBrowser.load({ writeKey: '${active.key}', cdnURL: '${host}' })
 analytics.identify('user-42', { email: 'ada@example.org', name: 'Ada Lovelace' })
 analytics.track('Demo Requested')`}</code>
           </pre>
