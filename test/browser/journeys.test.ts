@@ -1,6 +1,8 @@
 /// <reference lib="dom" />
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import http from 'node:http';
 import { createRequire } from 'node:module';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { type Browser, type BrowserContext, chromium, type Locator, type Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -353,6 +355,48 @@ describe.skipIf(!existsSync(CHROMIUM) || !built)('the web app, in a browser', ()
     await visible(page.locator('.field-invalid').filter({ has: page.getByLabel('Points').first() }));
     await shot(page, '13a-scoring-form');
     await expectAccessible(page, 'scoring form');
+  });
+
+  it('a website using Segment’s own analytics.js, pointed at Tandem by cdnURL alone, creates the lead and hands it to a rep', async () => {
+    const { key } = await call(people.marketingLead, 'POST', '/api/write-keys', { name: 'Website' });
+    const library = readFileSync(createRequire(import.meta.url).resolve('@segment/analytics-next/dist/umd/index.js'), 'utf8');
+    // The site is served from another origin, as a customer's site would be: every call crosses origins.
+    const site = http.createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/html' }).end('<!doctype html><title>Customer site</title><h1>Pricing</h1>');
+    });
+    await new Promise<void>((resolve) => site.listen(0, '127.0.0.1', resolve));
+    const siteUrl = `http://127.0.0.1:${(site.address() as AddressInfo).port}/pricing`;
+    const email = `grace.${suffix}@site.example`;
+    try {
+      const context = await browser.newContext();
+      contexts.push(context);
+      const page = await context.newPage();
+      await page.goto(siteUrl);
+      await page.addScriptTag({ content: library });
+      await page.evaluate(
+        async ({ writeKey, cdnURL, email }) => {
+          type Lib = {
+            AnalyticsBrowser: {
+              load: (s: object) => Promise<[{ identify: (id: string, t: object) => Promise<unknown>; track: (e: string) => Promise<unknown> }]>;
+            };
+          };
+          const [analytics] = await (window as unknown as { AnalyticsNext: Lib }).AnalyticsNext.AnalyticsBrowser.load({ writeKey, cdnURL });
+          await analytics.identify('site-user-1', { email, name: 'Grace Site', title: 'VP Engineering' });
+          await analytics.track('Demo Requested');
+        },
+        { writeKey: key, cdnURL: base, email },
+      );
+      let lead: { id: string; stage: string; ownerId: string | null } | undefined;
+      await until(async () => {
+        lead = (await call(people.marketer, 'GET', `/api/leads?q=${encodeURIComponent(email)}`)).items[0];
+        return lead?.stage === 'mql';
+      }, 'the lead from the site, handed off');
+      const handoffs = await call(people.marketer, 'GET', `/api/handoffs?leadId=${lead?.id}`);
+      expect(handoffs.items[0]).toMatchObject({ status: 'open' });
+      expect(handoffs.items[0].assigneeId).toBe(lead?.ownerId);
+    } finally {
+      site.close();
+    }
   });
 
   it('every screen opens for a team lead and passes the accessibility check', async () => {
