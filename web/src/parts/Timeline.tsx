@@ -93,7 +93,7 @@ function Entry({ a }: { a: Activity }) {
     default:
       if (a.kind.startsWith('event.')) {
         cls = 't-event';
-        text = `${titleCase(a.kind.slice(6))}${d.name ? `: ${d.name}` : ''}${d.path ? ` ${d.path}` : ''}`;
+        text = eventText(a.kind.slice(6), a.data);
       } else {
         cls = a.kind.startsWith('handoff.') ? 't-handoff' : '';
         text = `${titleCase(a.kind)}${a.actorId ? ` by ${who}` : ''}`;
@@ -107,4 +107,25 @@ function Entry({ a }: { a: Activity }) {
       <div className="when">{formatDateTime(a.at)}</div>
     </li>
   );
+}
+
+/** A tracked event in words: "Viewed /pricing", "Demo Requested", "Identified as ada@example.org". */
+function eventText(type: string, data: Record<string, unknown>): string {
+  const props = (data.properties ?? {}) as Record<string, unknown>;
+  const campaign = (data.campaign ?? null) as { name?: string } | null;
+  const from = campaign?.name ? ` (campaign ${campaign.name})` : '';
+  const name = typeof data.name === 'string' && data.name !== 'Page' ? data.name : null;
+  switch (type) {
+    case 'page':
+    case 'screen':
+      return `Viewed ${name ?? (typeof props.path === 'string' ? props.path : typeof props.url === 'string' ? props.url : 'a page')}${from}`;
+    case 'track':
+      return `${name ?? 'An event'}${from}`;
+    case 'identify':
+      return 'Identified on the website';
+    case 'group':
+      return 'Linked to a company on the website';
+    default:
+      return titleCase(type);
+  }
 }
