@@ -26,7 +26,14 @@ async function upload(query: string, csv: string | Buffer, who = ctx.people.mark
 }
 
 async function leadByEmail(email: string) {
-  return ctx.database.db.selectFrom('leads').selectAll().where('workspace_id', '=', ctx.workspace.id).where('email', '=', email).executeTakeFirst();
+  return ctx.database.db
+    .selectFrom('leads')
+    .leftJoin('lead_scores as s', (j) => j.onRef('s.workspace_id', '=', 'leads.workspace_id').onRef('s.lead_id', '=', 'leads.id'))
+    .selectAll('leads')
+    .select(['s.fit_score', 's.score_class'])
+    .where('leads.workspace_id', '=', ctx.workspace.id)
+    .where('email', '=', email)
+    .executeTakeFirst();
 }
 
 describe.skipIf(!hasSharedData)('CSV parsing (csv-spectrum, from ../shared/data)', () => {

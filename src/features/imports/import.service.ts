@@ -465,19 +465,28 @@ class BatchWriter {
             version = leads.version + 1, updated_at = excluded.updated_at`
           : sql`DO NOTHING`;
       const written = await sql<{ id: string; email: string }>`
-        INSERT INTO leads (workspace_id, id, email, first_name, last_name, title, phone, company, country, source, persona, status, properties,
-          account_id, stage, owner_id, stage_changed_at, created_at, updated_at, fit_score, interest_score, interest_mass, score_class, scored_at)
-        SELECT ${ws}::uuid, l.id, l.email, l.first_name, l.last_name, l.title, l.phone, l.company, l.country, l.source, l.persona, l.status,
-          coalesce(l.properties, '{}'), l.account_id, l.stage, NULL, ${now}::timestamptz, l.created_at, ${now}::timestamptz,
-          l.fit_score, 0, 0, l.score_class, ${now}::timestamptz
-        -- Columns as arrays: PostgreSQL reads arrays of text at about twice the speed of JSON records.
-        FROM unnest(${c.id}::uuid[], ${c.email}::text[], ${c.first_name}::text[], ${c.last_name}::text[], ${c.title}::text[], ${c.phone}::text[],
-          ${c.company}::text[], ${c.country}::text[], ${c.source}::text[], ${c.persona}::text[], ${c.status}::text[], ${c.stage}::text[],
-          ${c.properties}::jsonb[], ${c.account_id}::uuid[], ${c.created_at}::timestamptz[], ${c.fit_score}::integer[], ${c.score_class}::text[])
-          AS l(id, email, first_name, last_name, title, phone, company, country, source, persona, status, stage, properties, account_id, created_at,
-          fit_score, score_class)
-        ON CONFLICT (workspace_id, lower(email)) ${onConflict}
-        RETURNING id, lower(email) AS email`.execute(trx);
+        WITH l AS (
+          -- Columns as arrays: PostgreSQL reads arrays of text at about twice the speed of JSON records.
+          SELECT * FROM unnest(${c.id}::uuid[], ${c.email}::text[], ${c.first_name}::text[], ${c.last_name}::text[], ${c.title}::text[],
+            ${c.phone}::text[], ${c.company}::text[], ${c.country}::text[], ${c.source}::text[], ${c.persona}::text[], ${c.status}::text[],
+            ${c.stage}::text[], ${c.properties}::jsonb[], ${c.account_id}::uuid[], ${c.created_at}::timestamptz[], ${c.fit_score}::integer[],
+            ${c.score_class}::text[])
+            AS l(id, email, first_name, last_name, title, phone, company, country, source, persona, status, stage, properties, account_id, created_at,
+            fit_score, score_class)
+        ), written AS (
+          INSERT INTO leads (workspace_id, id, email, first_name, last_name, title, phone, company, country, source, persona, status, properties,
+            account_id, stage, owner_id, stage_changed_at, created_at, updated_at)
+          SELECT ${ws}::uuid, l.id, l.email, l.first_name, l.last_name, l.title, l.phone, l.company, l.country, l.source, l.persona, l.status,
+            coalesce(l.properties, '{}'), l.account_id, l.stage, NULL, ${now}::timestamptz, l.created_at, ${now}::timestamptz
+          FROM l
+          ON CONFLICT (workspace_id, lower(email)) ${onConflict}
+          RETURNING id, lower(email) AS email
+        ), scored AS (
+          -- The new leads' scores (a returned id that is the proposed one is a new lead).
+          INSERT INTO lead_scores (workspace_id, lead_id, fit_score, interest_score, interest_mass, score_class, scored_at)
+          SELECT ${ws}::uuid, l.id, l.fit_score, 0, 0, l.score_class, ${now}::timestamptz FROM written JOIN l ON l.id = written.id
+        )
+        SELECT id, email FROM written`.execute(trx);
       const updatedIds: string[] = [];
       for (const w of written.rows) {
         const r = proposed.get(w.email);

@@ -85,14 +85,14 @@ const epochMs = (column: RawBuilder<unknown>) => sql`(extract(epoch from ${colum
 
 /**
  * Every point the rules grant from the workspace's linked events, caps applied in time order:
- * rows (lead_id, rule_id, event_id, at, period, points). With `leadIds`, only those leads.
+ * rows (lead_id, rule_id, event_id, at, period, points). With `scoredOnly`, only from events already scored.
  */
-export function grantedPointsSql(workspaceId: string, doc: ScoringDocument, leadIds?: readonly string[]): RawBuilder<unknown> {
+export function grantedPointsSql(workspaceId: string, doc: ScoringDocument, scoredOnly = false): RawBuilder<unknown> {
   const rules = doc.interest.rules;
   if (rules.length === 0) {
     return sql`SELECT NULL::uuid AS lead_id, NULL::text AS rule_id, NULL::uuid AS event_id, NULL::timestamptz AS at, 0 AS period, 0::float8 AS points WHERE false`;
   }
-  const only = leadIds ? sql`AND e.lead_id = ANY(${leadIds}::uuid[])` : sql``;
+  const only = scoredOnly ? sql`AND e.scored` : sql``;
   const matched = rules.map((r) => {
     const period = r.cap ? sql`floor(${epochMs(sql`e.at`)} / ${sql.lit(r.cap.days * 86_400_000)})::integer` : sql`0`;
     return sql`SELECT e.lead_id, ${sql.lit(r.id)}::text AS rule_id, e.id AS event_id, e.at, ${period} AS period,
