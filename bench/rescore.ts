@@ -78,7 +78,8 @@ export async function benchRescore(t: Target, open: () => Promise<Database>, log
     const previewSeconds = (performance.now() - start) / 1000;
     log('  rescoring: the rule change');
     start = performance.now();
-    const moved = await db.transaction().execute((trx) => rescoreAll(trx, ws, changed, now, 'bench'));
+    // As activation does: the rules the stored points were granted under come along.
+    const moved = await db.transaction().execute((trx) => rescoreAll(trx, ws, changed, now, 'bench', DEFAULT_SCORING));
     const changeSeconds = (performance.now() - start) / 1000;
 
     log('  rescoring: a change of fit rules and thresholds only');

@@ -11,6 +11,7 @@ import {
   type ScoringDocument,
   validateScoring,
 } from '../../domain/scoring.js';
+import { uuidv7 } from '../../lib/ids.js';
 import { classSql, decayAt, fitScoreSql, grantedPointsSql, massSql } from './scoring.sql.js';
 
 export interface ActiveScoring {
@@ -148,7 +149,7 @@ function refreshSql(
       RETURNING lead_id
     ), history AS (
       INSERT INTO score_history (workspace_id, id, lead_id, at, fit, interest, class, cause)
-      SELECT ${workspaceId}::uuid, ${sql.raw(uuidSql())}, c.id, ${now}::timestamptz, c.fit, c.interest, c.cls, ${cause}
+      SELECT ${workspaceId}::uuid, ${rowIdSql()}, c.id, ${now}::timestamptz, c.fit, c.interest, c.cls, ${cause}
       FROM c
       -- A lead's first score is not a change; its history starts when a score moves.
       WHERE c.old_class IS NOT NULL AND (c.old_class <> c.cls OR c.old_fit <> c.fit)
@@ -198,11 +199,13 @@ export async function refreshAll(trx: Kysely<DB>, workspaceId: string, doc: Scor
 }
 
 /**
- * A time-ordered UUID made in SQL (version 7 layout: milliseconds, then random bits), so
- * set-based inserts need no id from JavaScript. Works on PostgreSQL 13+ and PGlite alike.
+ * Time-ordered ids for the rows one statement inserts: one UUIDv7 made here (its time and 42 of
+ * its random bits) with each row's number in its last 32 bits, so set-based inserts need no id
+ * from JavaScript per row. A random UUID made in SQL per row took twice as long as the rest of
+ * writing a history row.
  */
-function uuidSql(): string {
-  return `(lpad(to_hex((extract(epoch from clock_timestamp()) * 1000)::bigint), 12, '0') || '7' || substr(md5(random()::text), 1, 3) || to_hex(8 + floor(random() * 4)::int) || substr(md5(random()::text), 1, 15))::uuid`;
+function rowIdSql(): RawBuilder<string> {
+  return sql`(${uuidv7().slice(0, 28)} || lpad(to_hex(row_number() OVER ()), 8, '0'))::uuid`;
 }
 
 /**
@@ -263,7 +266,7 @@ export async function reclassifyDecayed(trx: Kysely<DB>, workspaceId: string, do
       RETURNING s.lead_id, s.fit_score, s.interest_score, s.score_class
     ), history AS (
       INSERT INTO score_history (workspace_id, id, lead_id, at, fit, interest, class, cause)
-      SELECT ${workspaceId}::uuid, ${sql.raw(uuidSql())}, moved.lead_id, ${now}::timestamptz, moved.fit_score, moved.interest_score, moved.score_class, 'decay' FROM moved
+      SELECT ${workspaceId}::uuid, ${rowIdSql()}, moved.lead_id, ${now}::timestamptz, moved.fit_score, moved.interest_score, moved.score_class, 'decay' FROM moved
     )
     SELECT count(*)::integer AS n FROM moved`.execute(trx);
   return Number(result.rows[0]?.n ?? 0);
@@ -415,7 +418,7 @@ async function addInterest(trx: Kysely<DB>, workspaceId: string, doc: ScoringDoc
       SELECT * FROM upd UNION ALL SELECT * FROM ins
     ), history AS (
       INSERT INTO score_history (workspace_id, id, lead_id, at, fit, interest, class, cause)
-      SELECT ${workspaceId}::uuid, ${sql.raw(uuidSql())}, changed.id, ${now}::timestamptz, changed.fit, changed.interest, changed.cls, 'events'
+      SELECT ${workspaceId}::uuid, ${rowIdSql()}, changed.id, ${now}::timestamptz, changed.fit, changed.interest, changed.cls, 'events'
       FROM changed WHERE changed.old_class IS NOT NULL AND changed.old_class <> changed.cls
     )
     SELECT * FROM changed`.execute(trx);

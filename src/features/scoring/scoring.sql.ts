@@ -47,7 +47,12 @@ export function fitPredicateSql(rule: FitRule): RawBuilder<boolean> {
     case 'contains':
       return containsAny(fact, Array.isArray(rule.value) ? rule.value : [rule.value]);
     case 'range': {
-      const n = sql`(CASE WHEN ${fact} ~ ${NUMBER} THEN (${fact})::numeric END)`;
+      // A number column is compared as it is; text (properties) only where it reads as a number.
+      const ref = parseField(rule.field) as FieldRef;
+      const n =
+        'column' in ref && ref.on === 'account' && ref.column === 'employees'
+          ? sql`a.employees`
+          : sql`(CASE WHEN ${fact} ~ ${NUMBER} THEN (${fact})::numeric END)`;
       const min = rule.value.min === undefined ? sql`true` : sql`${n} >= ${rule.value.min}`;
       const max = rule.value.max === undefined ? sql`true` : sql`${n} <= ${rule.value.max}`;
       return sql`(${n} IS NOT NULL AND ${min} AND ${max})`;
