@@ -74,7 +74,7 @@ export async function benchRescore(t: Target, open: () => Promise<Database>, log
     };
     log('  rescoring: preview of the rule change');
     start = performance.now();
-    const preview = await previewRescore(db, ws, changed, now);
+    const preview = await previewRescore(db, ws, changed, now, DEFAULT_SCORING);
     const previewSeconds = (performance.now() - start) / 1000;
     log('  rescoring: the rule change');
     start = performance.now();

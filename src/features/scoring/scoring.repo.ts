@@ -12,7 +12,7 @@ import {
   validateScoring,
 } from '../../domain/scoring.js';
 import { uuidv7 } from '../../lib/ids.js';
-import { classSql, decayAt, fitScoreSql, grantedPointsSql, massSql } from './scoring.sql.js';
+import { classSql, decayAt, grantedPointsSql, leadFitsSql, massSql } from './scoring.sql.js';
 
 export interface ActiveScoring {
   /** 0 for the built-in rules. */
@@ -121,18 +121,16 @@ function refreshSql(
   fromPoints = false,
 ) {
   const decay = decayAt(now, doc.interest.halfLifeDays);
-  const only = leadIds ? sql`AND l.id = ANY(${leadIds}::uuid[])` : sql``;
+  const only = leadIds ? sql`l.id = ANY(${leadIds}::uuid[])` : sql`true`;
   const interest = sql`(s.mass * ${decay}::float8)`;
   return sql`
     WITH s AS (
       SELECT l.id, o.lead_id IS NOT NULL AS scored, o.score_class AS old_class, coalesce(o.fit_score, 0) AS old_fit,
-        coalesce(o.interest_score, 0) AS old_interest, ${fitScoreSql(doc)} AS fit,
+        coalesce(o.interest_score, 0) AS old_interest, l.fit,
         ${fromPoints ? sql`coalesce(m.mass, 0)` : sql`coalesce(o.interest_mass, 0)`} AS mass, coalesce(o.interest_mass, 0) AS old_mass
-      FROM leads l
-      LEFT JOIN accounts a ON a.workspace_id = l.workspace_id AND a.id = l.account_id
-      LEFT JOIN lead_scores o ON o.workspace_id = l.workspace_id AND o.lead_id = l.id
+      FROM (${leadFitsSql(workspaceId, doc, only)}) AS l
+      LEFT JOIN lead_scores o ON o.workspace_id = ${workspaceId}::uuid AND o.lead_id = l.id
       ${fromPoints ? sql`LEFT JOIN (${massSql(sql`SELECT lead_id, at, points FROM score_points WHERE workspace_id = ${workspaceId}::uuid`, doc.interest.halfLifeDays)}) AS m ON m.lead_id = l.id` : sql``}
-      WHERE l.workspace_id = ${workspaceId}::uuid ${only}
     ), c AS (
       SELECT s.*, ${interest} AS interest, ${classSql(sql`s.fit`, interest, doc)} AS cls FROM s
     ), moved AS (
@@ -290,12 +288,10 @@ export async function previewRescore(db: Kysely<DB>, workspaceId: string, doc: S
   const interest = sql`(coalesce(m.mass, 0) * ${decay}::float8)`;
   const rows = await sql<{ from: ScoreClass | null; to: ScoreClass; n: number }>`
     SELECT old_class AS "from", cls AS "to", count(*)::integer AS n FROM (
-      SELECT o.score_class AS old_class, ${classSql(fitScoreSql(doc), interest, doc)} AS cls
-      FROM leads l
-      LEFT JOIN accounts a ON a.workspace_id = l.workspace_id AND a.id = l.account_id
-      LEFT JOIN lead_scores o ON o.workspace_id = l.workspace_id AND o.lead_id = l.id
+      SELECT o.score_class AS old_class, ${classSql(sql`l.fit`, interest, doc)} AS cls
+      FROM (${leadFitsSql(workspaceId, doc)}) AS l
+      LEFT JOIN lead_scores o ON o.workspace_id = ${workspaceId}::uuid AND o.lead_id = l.id
       LEFT JOIN (${masses}) AS m ON m.lead_id = l.id
-      WHERE l.workspace_id = ${workspaceId}::uuid
     ) AS x GROUP BY old_class, cls`.execute(db);
   const byClass = { good_fit_high_interest: 0, good_fit_low_interest: 0, low_fit_high_interest: 0, low_fit_low_interest: 0 };
   let leads = 0;

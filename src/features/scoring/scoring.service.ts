@@ -19,7 +19,7 @@ import {
   type ScoredEvent,
   scoreNewEvents,
 } from './scoring.repo.js';
-import { classSql, decayAt, fitScoreSql, grantedPointsSql, massSql } from './scoring.sql.js';
+import { classSql, decayAt, grantedPointsSql, leadFitsSql, massSql } from './scoring.sql.js';
 
 export interface Deps {
   db: Kysely<DB>;
@@ -170,11 +170,9 @@ async function countQualifying(
   });
   const result = await sql<{ n: number }>`
     SELECT count(*)::integer AS n FROM (
-      SELECT ${fitScoreSql(doc)} AS fit, ${interest} AS interest, ${classSql(fitScoreSql(doc), interest, doc)} AS cls
-      FROM leads l
-      LEFT JOIN accounts a ON a.workspace_id = l.workspace_id AND a.id = l.account_id
+      SELECT l.fit, ${interest} AS interest, ${classSql(sql`l.fit`, interest, doc)} AS cls
+      FROM (${leadFitsSql(workspaceId, doc, sql`l.stage = ANY(${stages}::text[])`)}) AS l
       LEFT JOIN (${masses}) AS m ON m.lead_id = l.id
-      WHERE l.workspace_id = ${workspaceId}::uuid AND l.stage = ANY(${stages}::text[])
     ) AS x WHERE ${sql.join(holds, sql` OR `)}`.execute(db);
   return Number(result.rows[0]?.n ?? 0);
 }
