@@ -6,7 +6,8 @@ import { createReadStream } from 'node:fs';
 import { openDatabase } from '../src/db/database.js';
 import { migrateToLatest } from '../src/db/migrate.js';
 import { systemActor } from '../src/domain/access.js';
-import { csvRows, runImport } from '../src/features/imports/import.service.js';
+import { csvChunks } from '../src/features/imports/csv.js';
+import { runImport } from '../src/features/imports/import.service.js';
 import { systemClock } from '../src/lib/clock.js';
 
 const [file, workspaceId] = process.argv.slice(2) as [string, string];
@@ -14,10 +15,14 @@ const database = await openDatabase(process.env.DATABASE_URL ? { databaseUrl: pr
 await migrateToLatest(database.db);
 const openedRssMb = process.memoryUsage().rss / 2 ** 20;
 let start = performance.now();
+let cpu = process.cpuUsage();
 let rows = 0;
-for await (const _ of csvRows(createReadStream(file))) rows += 1;
+for await (const records of csvChunks(createReadStream(file))) rows += records.length;
 const parseSeconds = (performance.now() - start) / 1000;
+const cpuSeconds = (used: NodeJS.CpuUsage) => (used.user + used.system) / 1e6;
+const parseCpuSeconds = cpuSeconds(process.cpuUsage(cpu));
 start = performance.now();
+cpu = process.cpuUsage();
 const result = await runImport({ db: database.db, clock: systemClock }, systemActor(workspaceId), createReadStream(file), {
   entity: 'leads',
   format: 'hubspot',
@@ -25,11 +30,14 @@ const result = await runImport({ db: database.db, clock: systemClock }, systemAc
   dryRun: false,
 });
 const importSeconds = (performance.now() - start) / 1000;
+const importCpuSeconds = cpuSeconds(process.cpuUsage(cpu));
 await database.close();
 process.send?.({
   rows: rows - 1,
   parseSeconds,
   importSeconds,
+  parseCpuSeconds,
+  importCpuSeconds,
   result: { ...result, problems: result.problems.slice(0, 5) },
   maxRssMb: process.resourceUsage().maxRSS / 1024,
   openedRssMb,

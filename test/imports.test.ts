@@ -2,7 +2,7 @@ import { createReadStream, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { csvRows } from '../src/features/imports/import.service.js';
+import { csvRows } from '../src/features/imports/csv.js';
 import { type Ctx, countRows, setup } from './harness.js';
 import { hasSharedData, SHARED_DATA } from './shared-data.js';
 
@@ -26,7 +26,14 @@ async function upload(query: string, csv: string | Buffer, who = ctx.people.mark
 }
 
 async function leadByEmail(email: string) {
-  return ctx.database.db.selectFrom('leads').selectAll().where('workspace_id', '=', ctx.workspace.id).where('email', '=', email).executeTakeFirst();
+  return ctx.database.db
+    .selectFrom('leads')
+    .leftJoin('lead_scores as s', (j) => j.onRef('s.workspace_id', '=', 'leads.workspace_id').onRef('s.lead_id', '=', 'leads.id'))
+    .selectAll('leads')
+    .select(['s.fit_score', 's.score_class'])
+    .where('leads.workspace_id', '=', ctx.workspace.id)
+    .where('email', '=', email)
+    .executeTakeFirst();
 }
 
 describe.skipIf(!hasSharedData)('CSV parsing (csv-spectrum, from ../shared/data)', () => {
@@ -161,6 +168,23 @@ describe('importing leads', () => {
     expect(update.body).toMatchObject({ updated: 1, inserted: 0 });
     const lead = await leadByEmail('dup@policy.example');
     expect(lead).toMatchObject({ title: 'Director', version: 2 });
+  });
+
+  it('counts new and updated leads right across batches, and rescores the leads it updates', async () => {
+    // 2,000 rows a batch: the last row repeats the first across the batch boundary, and the second
+    // row repeats itself within the batch; one lead exists before the import.
+    await upload('entity=leads', 'email,title\nbatch.known@cross.example,Engineer\n');
+    const rows = Array.from({ length: 2_100 }, (_, i) => `batch${i}@cross.example,Engineer`);
+    rows.splice(1, 0, 'batch1@cross.example,Analyst', 'batch.known@cross.example,VP Sales');
+    rows.push('batch0@cross.example,Director of Marketing');
+    const res = await upload('entity=leads&duplicates=update', `email,title\n${rows.join('\n')}\n`);
+    expect(res.body).toMatchObject({ rows: 2_103, inserted: 2_100, updated: 3, skipped: 0, failed: 0 });
+    expect(await leadByEmail('batch0@cross.example')).toMatchObject({ title: 'Director of Marketing', version: 2, fit_score: 25 });
+    expect(await leadByEmail('batch.known@cross.example')).toMatchObject({ title: 'VP Sales', version: 2, fit_score: 25 });
+    const again = await upload('entity=leads&duplicates=skip', 'email,title\nbatch5@cross.example,CEO\nnew.one@cross.example,CEO\n');
+    expect(again.body).toMatchObject({ inserted: 1, skipped: 1, updated: 0 });
+    // Over 4,096 ids were made in one millisecond of the test clock: later ids start a new one, so they sort after these.
+    ctx.clock.advance(1);
   });
 
   it('takes any CSV with a column mapping, and refuses a mapping to a field that does not exist', async () => {

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type FitRule, fitScore, type InterestRule, interestRuleMatches, type ScoringDocument, validateScoring } from '../src/domain/scoring.js';
-import { fitScoreSql, interestPredicateSql } from '../src/features/scoring/scoring.sql.js';
+import { interestPredicateSql, leadFitsSql } from '../src/features/scoring/scoring.sql.js';
 import { uuidv7 } from '../src/lib/ids.js';
 import { type Ctx, setup } from './harness.js';
 
@@ -178,9 +178,7 @@ describe('scoring rules in JavaScript and in SQL', () => {
             }).score,
           );
         }
-        const rows = await sql<{ id: string; fit: number }>`SELECT l.id, ${fitScoreSql(document)} AS fit
-          FROM leads l LEFT JOIN accounts a ON a.workspace_id = l.workspace_id AND a.id = l.account_id
-          WHERE l.workspace_id = ${ctx.workspace.id}::uuid`.execute(ctx.database.db);
+        const rows = await sql<{ id: string; fit: number }>`${leadFitsSql(ctx.workspace.id, document)}`.execute(ctx.database.db);
         for (const r of rows.rows) expect(Number(r.fit), `lead ${r.id}`).toBe(expected.get(r.id));
       }),
       { numRuns: 150 },

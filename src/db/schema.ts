@@ -103,6 +103,12 @@ export interface LeadsTable {
   version: Defaulted<number>;
   created_at: Date;
   updated_at: Date;
+}
+
+/** A lead's scores, apart from the lead so rescoring rewrites narrow rows; no row: not scored yet. */
+export interface LeadScoresTable {
+  workspace_id: string;
+  lead_id: string;
   fit_score: Defaulted<number>;
   interest_score: Defaulted<number>;
   /** Interest as points weighted from a fixed epoch, so decay is one multiplication (see domain/scoring). */
@@ -354,6 +360,7 @@ export interface DB {
   events: EventsTable;
   identities: IdentitiesTable;
   scoring_rules: ScoringRulesTable;
+  lead_scores: LeadScoresTable;
   score_points: ScorePointsTable;
   score_history: ScoreHistoryTable;
   imports: ImportsTable;
@@ -363,6 +370,8 @@ export interface DB {
 export type User = Selectable<UsersTable>;
 export type Account = Selectable<AccountsTable>;
 export type Lead = Selectable<LeadsTable>;
+/** A lead with the scores it is shown with (see lead_scores; a lead not scored yet has 0, 0 and no class). */
+export type ScoredLead = Lead & { fit_score: number; interest_score: number; score_class: string | null };
 export type NewLead = Insertable<LeadsTable>;
 export type LeadUpdate = Updateable<LeadsTable>;
 export type Deal = Selectable<DealsTable>;

@@ -215,7 +215,7 @@ describe('the demo workspace', () => {
     expect(events?.linked).toBe(events?.n);
     expect(events?.demos).toBeGreaterThan(0);
     const classes = await rows<{ score_class: string | null; n: number }>(
-      sql`SELECT score_class, count(*)::int AS n FROM leads WHERE workspace_id = ${ws}::uuid GROUP BY score_class`,
+      sql`SELECT s.score_class, count(*)::int AS n FROM leads l LEFT JOIN lead_scores s ON s.workspace_id = l.workspace_id AND s.lead_id = l.id WHERE l.workspace_id = ${ws}::uuid GROUP BY s.score_class`,
     );
     expect(classes.find((c) => c.score_class === null)).toBeUndefined();
     expect(classes.length).toBeGreaterThanOrEqual(3);

@@ -1,5 +1,4 @@
 import type { Readable } from 'node:stream';
-import { parse } from 'csv-parse';
 import { type Kysely, sql } from 'kysely';
 import type { DB } from '../../db/schema.js';
 import type { Actor } from '../../domain/access.js';
@@ -11,6 +10,7 @@ import { uuidv7 } from '../../lib/ids.js';
 import { recordActivity } from '../activities/activities.repo.js';
 import { getEffectiveAgreement } from '../agreements/agreements.service.js';
 import { getActiveScoring, refreshLeads } from '../scoring/scoring.repo.js';
+import { csvChunks } from './csv.js';
 import {
   type ColumnMapping,
   dealOutcome,
@@ -125,44 +125,53 @@ export async function runImport(
   /** Keys (email, domain) seen earlier in this file, with the row that had them. */
   const seen = new Map<string, number>();
   const writer = new BatchWriter(deps, actor, opts, agreement, scoring, counts, problem, notes, seen);
+  let writing: Promise<void> | undefined;
   try {
-    for await (const { record, line } of csvRows(source)) {
-      if (!header) {
-        header = record.map((h) => h.trim());
-        const resolved = resolveMapping(opts.entity, opts.format, header, opts.mapping);
-        fields = resolved.fields;
-        if (fields.every((f) => f === null)) {
-          throw new AppError('validation_failed', `No column of the file maps to a ${opts.entity} field; the header is: ${header.join(', ')}`, {
-            problems: [{ path: 'file.header', message: 'no known columns; give a mapping' }],
-          });
+    for await (const records of csvChunks(source)) {
+      for (const { record, line } of records) {
+        if (!header) {
+          header = record.map((h) => h.trim());
+          const resolved = resolveMapping(opts.entity, opts.format, header, opts.mapping);
+          fields = resolved.fields;
+          if (fields.every((f) => f === null)) {
+            throw new AppError('validation_failed', `No column of the file maps to a ${opts.entity} field; the header is: ${header.join(', ')}`, {
+              problems: [{ path: 'file.header', message: 'no known columns; give a mapping' }],
+            });
+          }
+          if (resolved.unmapped.length)
+            notes.add(`Columns not imported: ${resolved.unmapped.slice(0, 30).join(', ')}${resolved.unmapped.length > 30 ? ', …' : ''}`);
+          continue;
         }
-        if (resolved.unmapped.length)
-          notes.add(`Columns not imported: ${resolved.unmapped.slice(0, 30).join(', ')}${resolved.unmapped.length > 30 ? ', …' : ''}`);
-        continue;
-      }
-      counts.rows += 1;
-      if (record.length !== header.length && !(record.length === 1 && record[0] === '')) {
-        problem({ row: counts.rows, line, column: null, message: `has ${record.length} fields; the header has ${header.length}` });
-        counts.failed += 1;
-        continue;
-      }
-      const row: Row = { n: counts.rows, line, values: {}, properties: {} };
-      for (let i = 0; i < record.length; i++) {
-        const field = fields[i];
-        const value = (record[i] ?? '').trim();
-        if (!field || value === '') continue;
-        if (field.startsWith('properties.')) row.properties[field.slice(11)] = value;
-        else if (row.values[field] === undefined) row.values[field] = value;
-      }
-      batch.push(row);
-      if (batch.length >= BATCH) {
-        await writer.write(batch);
-        batch = [];
-        await onProgress?.(counts);
+        counts.rows += 1;
+        if (record.length !== header.length && !(record.length === 1 && record[0] === '')) {
+          problem({ row: counts.rows, line, column: null, message: `has ${record.length} fields; the header has ${header.length}` });
+          counts.failed += 1;
+          continue;
+        }
+        const row: Row = { n: counts.rows, line, values: {}, properties: {} };
+        for (let i = 0; i < record.length; i++) {
+          const field = fields[i];
+          const value = (record[i] ?? '').trim();
+          if (!field || value === '') continue;
+          if (field.startsWith('properties.')) row.properties[field.slice(11)] = value;
+          else if (row.values[field] === undefined) row.values[field] = value;
+        }
+        batch.push(row);
+        if (batch.length >= BATCH) {
+          // The file is read on while the database writes the batch before; batches are written in order.
+          await writing;
+          if (writing) await onProgress?.(counts);
+          writing = writer.write(batch);
+          writing.catch(() => {});
+          batch = [];
+        }
       }
     }
+    await writing;
     if (batch.length) await writer.write(batch);
   } catch (error) {
+    // Nothing is left writing once the import has ended, however it ended.
+    await writing?.catch(() => {});
     if (error instanceof AppError) throw error;
     const e = error as { code?: string; message?: string; lines?: number };
     if (typeof e.code === 'string' && e.code.startsWith('CSV_')) {
@@ -179,19 +188,6 @@ export async function runImport(
     await recordActivity(deps.db, actor, { kind: 'import.completed', at: deps.clock.now(), data: { entity: opts.entity, format: opts.format, ...counts } });
   }
   return { ...counts, dryRun: opts.dryRun, problems, problemCount, notes: [...notes], seconds: (performance.now() - started) / 1000 };
-}
-
-/**
- * The records of a CSV stream, each with the line it ends on: RFC 4180 quoting (commas, quotes
- * and line breaks inside quoted fields), LF or CRLF, a UTF-8 byte-order mark dropped (Salesforce
- * writes one), and a quote inside an unquoted field taken as text (37°36'37.8"N). Fields come
- * out exactly as written, line breaks inside quotes included.
- */
-export async function* csvRows(source: Readable): AsyncGenerator<{ record: string[]; line: number }> {
-  const parser = source.pipe(parse({ bom: true, relax_column_count: true, relax_quotes: true, skip_empty_lines: true, info: true }));
-  for await (const { record, info } of parser as AsyncIterable<{ record: string[]; info: { lines: number } }>) {
-    yield { record, line: info.lines };
-  }
 }
 
 const text = (v: string | undefined, max = 500): string | null => (v ? v.slice(0, max) : null);
@@ -223,6 +219,31 @@ function workingStage(agreement: AgreementDocument): string {
 function handoffNote(agreement: AgreementDocument): string {
   const name = agreement.stages.find((s) => s.key === workingStage(agreement))?.name ?? 'Lead';
   return `Marketing-qualified rows were imported in ${name}: an import does not hand leads off; hand them to sales when ready`;
+}
+
+const LEAD_COLUMNS = [
+  'id',
+  'email',
+  'first_name',
+  'last_name',
+  'title',
+  'phone',
+  'company',
+  'country',
+  'source',
+  'persona',
+  'status',
+  'stage',
+  'properties',
+  'account_id',
+  'created_at',
+  'fit_score',
+  'score_class',
+] as const;
+
+/** One empty array per column, to be filled row by row and sent to `unnest`. */
+function columns<K extends string>(keys: readonly K[]): Record<K, unknown[]> {
+  return Object.fromEntries(keys.map((k) => [k, []])) as unknown as Record<K, unknown[]>;
 }
 
 /** Checks rows and writes them a batch at a time, set-based. */
@@ -385,11 +406,111 @@ class BatchWriter {
     }
     if (ready.size === 0) return;
     const all = [...ready.values()];
+    if (this.opts.dryRun) return this.countLeadsDryRun(all);
+    await this.deps.db.transaction().execute(async (trx) => {
+      // Fit is scored here in JavaScript (the same rules as the SQL), with the batch's accounts read
+      // once: cheaper than evaluating every rule in SQL per row on the way in. A row that turns out
+      // to update an existing lead is rescored in SQL below, from what the lead has after the update.
+      const domains = [...new Set(all.map((r) => r.account_domain as string | null).filter((d): d is string => Boolean(d)))];
+      const accounts = new Map(
+        domains.length
+          ? (
+              await trx
+                .selectFrom('accounts')
+                .select(['id', 'domain', 'industry', 'employees', 'country', 'region', 'name', 'properties'])
+                .where('workspace_id', '=', ws)
+                .where(sql`lower(domain)`, 'in', domains)
+                .execute()
+            ).map((a) => [(a.domain ?? '').toLowerCase(), a])
+          : [],
+      );
+      const proposed = new Map<string, Record<string, unknown>>();
+      const c = columns(LEAD_COLUMNS);
+      for (const r of all) {
+        const account = accounts.get(r.account_domain as string);
+        const fit = fitScore(this.scoring, {
+          lead: {
+            title: r.title as string | null,
+            country: r.country as string | null,
+            persona: r.persona as string | null,
+            source: r.source as string | null,
+            company: r.company as string | null,
+            email: r.email as string,
+            status: r.status as string | null,
+            properties: r.properties as Record<string, unknown>,
+          },
+          account: account ? { ...account, properties: account.properties ?? {} } : null,
+        }).score;
+        proposed.set(r.email as string, r);
+        const computed = {
+          properties: JSON.stringify(r.properties),
+          account_id: account?.id ?? null,
+          fit_score: fit,
+          score_class: classify(fit, 0, this.scoring.thresholds),
+        };
+        const values: Record<string, unknown> = { ...r, ...computed };
+        for (const k of LEAD_COLUMNS) c[k].push(values[k] ?? null);
+      }
+      // One statement per batch inserts the new emails and, under the update policy, updates the
+      // leads that already have theirs (empty cells keep what the lead has; the stage moves only
+      // through the funnel). A returned id that is not the one proposed is an existing lead.
+      const onConflict =
+        this.opts.duplicates === 'update'
+          ? sql`DO UPDATE SET
+            first_name = coalesce(excluded.first_name, leads.first_name), last_name = coalesce(excluded.last_name, leads.last_name),
+            title = coalesce(excluded.title, leads.title), phone = coalesce(excluded.phone, leads.phone), company = coalesce(excluded.company, leads.company),
+            country = coalesce(excluded.country, leads.country), source = coalesce(leads.source, excluded.source),
+            persona = coalesce(excluded.persona, leads.persona), status = coalesce(excluded.status, leads.status),
+            properties = leads.properties || excluded.properties, account_id = coalesce(leads.account_id, excluded.account_id),
+            version = leads.version + 1, updated_at = excluded.updated_at`
+          : sql`DO NOTHING`;
+      const written = await sql<{ id: string; email: string }>`
+        WITH l AS (
+          -- Columns as arrays: PostgreSQL reads arrays of text at about twice the speed of JSON records.
+          SELECT * FROM unnest(${c.id}::uuid[], ${c.email}::text[], ${c.first_name}::text[], ${c.last_name}::text[], ${c.title}::text[],
+            ${c.phone}::text[], ${c.company}::text[], ${c.country}::text[], ${c.source}::text[], ${c.persona}::text[], ${c.status}::text[],
+            ${c.stage}::text[], ${c.properties}::jsonb[], ${c.account_id}::uuid[], ${c.created_at}::timestamptz[], ${c.fit_score}::integer[],
+            ${c.score_class}::text[])
+            AS l(id, email, first_name, last_name, title, phone, company, country, source, persona, status, stage, properties, account_id, created_at,
+            fit_score, score_class)
+        ), written AS (
+          INSERT INTO leads (workspace_id, id, email, first_name, last_name, title, phone, company, country, source, persona, status, properties,
+            account_id, stage, owner_id, stage_changed_at, created_at, updated_at)
+          SELECT ${ws}::uuid, l.id, l.email, l.first_name, l.last_name, l.title, l.phone, l.company, l.country, l.source, l.persona, l.status,
+            coalesce(l.properties, '{}'), l.account_id, l.stage, NULL, ${now}::timestamptz, l.created_at, ${now}::timestamptz
+          FROM l
+          ON CONFLICT (workspace_id, lower(email)) ${onConflict}
+          RETURNING id, lower(email) AS email
+        ), scored AS (
+          -- The new leads' scores (a returned id that is the proposed one is a new lead).
+          INSERT INTO lead_scores (workspace_id, lead_id, fit_score, interest_score, interest_mass, score_class, scored_at)
+          SELECT ${ws}::uuid, l.id, l.fit_score, 0, 0, l.score_class, ${now}::timestamptz FROM written JOIN l ON l.id = written.id
+        )
+        SELECT id, email FROM written`.execute(trx);
+      const updatedIds: string[] = [];
+      for (const w of written.rows) {
+        const r = proposed.get(w.email);
+        proposed.delete(w.email);
+        if (r?.id === w.id) this.counts.inserted += 1;
+        else updatedIds.push(w.id);
+      }
+      this.counts.updated += updatedIds.length;
+      // What was neither inserted nor updated met a lead that already has its email.
+      if (this.opts.duplicates === 'fail') {
+        for (const r of proposed.values())
+          this.fail({ n: r.row as number, line: r.line as number, values: {}, properties: {} }, 'email', `a lead with ${r.email} already exists`);
+      } else this.counts.skipped += proposed.size;
+      await refreshLeads(trx, ws, this.scoring, updatedIds, now, 'import');
+    });
+  }
+
+  /** What a real run would do with a batch, from which emails the workspace already has. */
+  private async countLeadsDryRun(all: Record<string, unknown>[]): Promise<void> {
     const existing = new Set(
       (
         await sql<{
           email: string;
-        }>`SELECT lower(email) AS email FROM leads WHERE workspace_id = ${ws}::uuid AND lower(email) = ANY(${all.map((r) => r.email as string)}::text[])`.execute(
+        }>`SELECT lower(email) AS email FROM leads WHERE workspace_id = ${this.actor.workspaceId}::uuid AND lower(email) = ANY(${all.map((r) => r.email as string)}::text[])`.execute(
           this.deps.db,
         )
       ).rows.map((r) => r.email),
@@ -400,89 +521,11 @@ class BatchWriter {
       for (const r of known.filter((k) => !k.repeat))
         this.fail({ n: r.row as number, line: r.line as number, values: {}, properties: {} }, 'email', `a lead with ${r.email} already exists`);
     }
-    const updates = this.opts.duplicates === 'update' ? known : this.opts.duplicates === 'fail' ? known.filter((k) => k.repeat) : [];
     if (this.opts.duplicates === 'skip') this.counts.skipped += known.length;
-    if (this.opts.dryRun) {
-      // Nothing was written, so a repeat of a new email in a later batch still looks new: it would update.
-      this.counts.inserted += fresh.filter((r) => !r.repeat).length;
-      this.counts.updated += fresh.filter((r) => r.repeat).length + updates.length;
-      return;
-    }
-    await this.deps.db.transaction().execute(async (trx) => {
-      if (fresh.length) {
-        // Fit is scored here in JavaScript (the same rules as the SQL), with each row's account read
-        // once per batch: cheaper than evaluating every rule in SQL per row on the way in.
-        const domains = [...new Set(fresh.map((r) => r.account_domain as string | null).filter((d): d is string => Boolean(d)))];
-        const accounts = new Map(
-          domains.length
-            ? (
-                await trx
-                  .selectFrom('accounts')
-                  .select(['id', 'domain', 'industry', 'employees', 'country', 'region', 'name', 'properties'])
-                  .where('workspace_id', '=', ws)
-                  .where(sql`lower(domain)`, 'in', domains)
-                  .execute()
-              ).map((a) => [(a.domain ?? '').toLowerCase(), a])
-            : [],
-        );
-        for (const r of fresh) {
-          const account = accounts.get(r.account_domain as string);
-          r.account_id = account?.id ?? null;
-          const fit = fitScore(this.scoring, {
-            lead: {
-              title: r.title as string | null,
-              country: r.country as string | null,
-              persona: r.persona as string | null,
-              source: r.source as string | null,
-              company: r.company as string | null,
-              email: r.email as string,
-              status: r.status as string | null,
-              properties: r.properties as Record<string, unknown>,
-            },
-            account: account ? { ...account, properties: account.properties ?? {} } : null,
-          }).score;
-          r.fit_score = fit;
-          r.score_class = classify(fit, 0, this.scoring.thresholds);
-        }
-        const inserted = await sql<{ id: string }>`
-          INSERT INTO leads (workspace_id, id, email, first_name, last_name, title, phone, company, country, source, persona, status, properties,
-            account_id, stage, owner_id, stage_changed_at, created_at, updated_at, fit_score, interest_score, interest_mass, score_class, scored_at)
-          SELECT ${ws}::uuid, l.id, l.email, l.first_name, l.last_name, l.title, l.phone, l.company, l.country, l.source, l.persona, l.status,
-            coalesce(l.properties, '{}'), l.account_id, l.stage, NULL, ${now}::timestamptz, l.created_at, ${now}::timestamptz,
-            l.fit_score, 0, 0, l.score_class, ${now}::timestamptz
-          FROM jsonb_to_recordset(${JSON.stringify(fresh)}::jsonb) AS l(id uuid, email text, first_name text, last_name text, title text, phone text,
-            company text, country text, source text, persona text, status text, stage text, properties jsonb, account_id uuid, created_at timestamptz,
-            fit_score integer, score_class text)
-          ON CONFLICT (workspace_id, lower(email)) DO NOTHING
-          RETURNING id`.execute(trx);
-        this.counts.inserted += inserted.rows.length;
-        this.counts.skipped += fresh.length - inserted.rows.length;
-      }
-      if (updates.length) {
-        // Cells the file leaves empty keep what the lead has; the stage moves only through the funnel.
-        const updated = await sql<{ id: string }>`
-          UPDATE leads t SET
-            first_name = coalesce(l.first_name, t.first_name), last_name = coalesce(l.last_name, t.last_name), title = coalesce(l.title, t.title),
-            phone = coalesce(l.phone, t.phone), company = coalesce(l.company, t.company), country = coalesce(l.country, t.country),
-            source = coalesce(t.source, l.source), persona = coalesce(l.persona, t.persona), status = coalesce(l.status, t.status),
-            properties = t.properties || coalesce(l.properties, '{}'), account_id = coalesce(t.account_id, a.id),
-            version = t.version + 1, updated_at = ${now}::timestamptz
-          FROM jsonb_to_recordset(${JSON.stringify(updates)}::jsonb) AS l(email text, first_name text, last_name text, title text, phone text,
-            company text, country text, source text, persona text, status text, properties jsonb, account_domain text)
-          LEFT JOIN accounts a ON a.workspace_id = ${ws}::uuid AND lower(a.domain) = l.account_domain
-          WHERE t.workspace_id = ${ws}::uuid AND lower(t.email) = l.email
-          RETURNING t.id`.execute(trx);
-        this.counts.updated += updated.rows.length;
-        await refreshLeads(
-          trx,
-          ws,
-          this.scoring,
-          updated.rows.map((r) => r.id),
-          now,
-          'import',
-        );
-      }
-    });
+    const updates = this.opts.duplicates === 'update' ? known : this.opts.duplicates === 'fail' ? known.filter((k) => k.repeat) : [];
+    // Nothing was written, so a repeat of a new email in a later batch still looks new: it would update.
+    this.counts.inserted += fresh.filter((r) => !r.repeat).length;
+    this.counts.updated += fresh.filter((r) => r.repeat).length + updates.length;
   }
 
   private async accounts(rows: Row[]): Promise<void> {

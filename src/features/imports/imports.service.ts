@@ -185,8 +185,10 @@ const EXPORTS: Record<Entity, { columns: string[]; query: (ws: string, after: st
       after,
       limit,
     ) => sql`SELECT l.id, l.email, l.first_name, l.last_name, l.title, l.phone, l.company, l.country, l.source, l.persona, l.status, l.stage,
-        u.email AS owner_email, a.domain AS account_domain, l.fit_score, round(l.interest_score::numeric, 1) AS interest_score, l.score_class, l.created_at, l.updated_at
+        u.email AS owner_email, a.domain AS account_domain, coalesce(s.fit_score, 0) AS fit_score, round(coalesce(s.interest_score, 0)::numeric, 1) AS interest_score,
+        s.score_class, l.created_at, l.updated_at
       FROM leads l
+      LEFT JOIN lead_scores s ON s.workspace_id = l.workspace_id AND s.lead_id = l.id
       LEFT JOIN accounts a ON a.workspace_id = l.workspace_id AND a.id = l.account_id
       LEFT JOIN users u ON u.workspace_id = l.workspace_id AND u.id = l.owner_id
       WHERE l.workspace_id = ${ws}::uuid ${after ? sql`AND l.id > ${after}::uuid` : sql``}

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { Lead } from '../../db/schema.js';
+import type { ScoredLead } from '../../db/schema.js';
 
 const text = (max: number) => z.string().trim().max(max);
 const properties = z
@@ -124,7 +124,7 @@ export const leadOut = z.object({
 });
 export type LeadOut = z.infer<typeof leadOut>;
 
-export function presentLead(l: Lead): LeadOut {
+export function presentLead(l: ScoredLead): LeadOut {
   return {
     id: l.id,
     email: l.email,

@@ -1,5 +1,5 @@
 import { type Kysely, sql } from 'kysely';
-import type { DB, Lead } from '../../db/schema.js';
+import type { DB, Lead, ScoredLead } from '../../db/schema.js';
 import type { Actor } from '../../domain/access.js';
 import { stageByKey, stageWithRole } from '../../domain/agreement.js';
 import { checkStageMove } from '../../domain/funnel.js';
@@ -11,6 +11,7 @@ import { type ActivityInput, recordActivities, recordActivity } from '../activit
 import { getEffectiveAgreement } from '../agreements/agreements.service.js';
 import { cancelTimers, lockLead, lockLeadForMove } from '../handoffs/handoffs.repo.js';
 import { requireReason, scheduleNurtureEnd, startHandoff } from '../handoffs/handoffs.service.js';
+import { withScore } from '../scoring/scoring.repo.js';
 import { rescoreLead } from '../scoring/scoring.service.js';
 import type { CreateLeadInput, ListLeadsQuery, UpdateLeadInput } from './leads.schema.js';
 
@@ -69,7 +70,7 @@ async function accountForEmail(db: Kysely<DB>, workspaceId: string, email: strin
  * Create a lead. It starts in the entry stage unless a stage of the actor's own team is given;
  * asking for the handoff stage creates the lead and hands it off in one transaction.
  */
-export async function createLead(deps: Deps, actor: Actor, input: CreateLeadInput): Promise<Lead> {
+export async function createLead(deps: Deps, actor: Actor, input: CreateLeadInput): Promise<ScoredLead> {
   return deps.db.transaction().execute(async (trx) => {
     const now = deps.clock.now();
     const agreement = await getEffectiveAgreement(trx, actor.workspaceId);
@@ -125,7 +126,8 @@ export async function createLead(deps: Deps, actor: Actor, input: CreateLeadInpu
     });
     const scored = await rescoreLead(trx, actor.workspaceId, lead, now);
     if (wanted.role === 'handoff') {
-      return (await startHandoff(trx, actor, scored, agreement, now, { fromStage: initialStage })).lead;
+      const handed = (await startHandoff(trx, actor, scored, agreement, now, { fromStage: initialStage })).lead;
+      return { ...scored, ...handed };
     }
     return scored;
   });
@@ -137,8 +139,8 @@ async function getLeadIn(db: Kysely<DB>, actor: Actor, id: string): Promise<Lead
   return lead;
 }
 
-export async function getLead(deps: Deps, actor: Actor, id: string): Promise<Lead> {
-  return getLeadIn(deps.db, actor, id);
+export async function getLead(deps: Deps, actor: Actor, id: string): Promise<ScoredLead> {
+  return withScore(deps.db, actor.workspaceId, await getLeadIn(deps.db, actor, id));
 }
 
 /** Check the caller's idea of the record's version, so two editors never silently overwrite each other. */
@@ -156,7 +158,7 @@ export function assertVersion(current: number, expected: number | undefined, wha
 }
 
 /** Edit a lead's profile. Both teams share the record; stage and owner change through their own use cases. */
-export async function updateLead(deps: Deps, actor: Actor, id: string, input: UpdateLeadInput): Promise<Lead> {
+export async function updateLead(deps: Deps, actor: Actor, id: string, input: UpdateLeadInput): Promise<ScoredLead> {
   return deps.db.transaction().execute(async (trx) => {
     const now = deps.clock.now();
     const lead = await lockLead(trx, actor.workspaceId, id);
@@ -183,7 +185,7 @@ export async function updateLead(deps: Deps, actor: Actor, id: string, input: Up
       set.properties = JSON.stringify(merged);
       changed.properties = { from: lead.properties, to: merged };
     }
-    if (Object.keys(set).length === 0) return lead;
+    if (Object.keys(set).length === 0) return withScore(trx, actor.workspaceId, lead);
     const updated = await trx
       .updateTable('leads')
       .set({ ...set, updated_at: now, version: lead.version + 1 })
@@ -209,7 +211,7 @@ export async function moveLeadStage(
   actor: Actor,
   id: string,
   input: { stage: string; reason?: string | undefined; note?: string | undefined; version?: number | undefined },
-): Promise<Lead> {
+): Promise<ScoredLead> {
   return deps.db.transaction().execute(async (trx) => {
     const now = deps.clock.now();
     const locked = await lockLeadForMove(trx, actor.workspaceId, id);
@@ -227,7 +229,7 @@ export async function moveLeadStage(
       throw new AppError('forbidden', 'This lead is owned by another rep; ask the sales lead to move it');
     }
     if (check.to.role === 'handoff') {
-      return (await startHandoff(trx, actor, lead, agreement, now, { fromStage: lead.stage, facts })).lead;
+      return withScore(trx, actor.workspaceId, (await startHandoff(trx, actor, lead, agreement, now, { fromStage: lead.stage, facts })).lead);
     }
     let reasonCode: string | null = null;
     if (check.to.role === 'disqualified') {
@@ -249,7 +251,7 @@ export async function moveLeadStage(
       accountId: lead.account_id,
       data: { from: lead.stage, to: check.to.key, reason: reasonCode, note: input.note ?? null },
     });
-    return updated;
+    return withScore(trx, actor.workspaceId, updated);
   });
 }
 
@@ -278,7 +280,7 @@ export async function moveLeadsStage(
 }
 
 /** Sales returns a lead it holds to marketing (nurture or disqualified, as the reason says). */
-export async function handBackLead(deps: Deps, actor: Actor, id: string, input: { reason: string; note?: string | undefined }): Promise<Lead> {
+export async function handBackLead(deps: Deps, actor: Actor, id: string, input: { reason: string; note?: string | undefined }): Promise<ScoredLead> {
   if (actor.team !== 'sales') throw new AppError('forbidden', 'Only sales hands leads back to marketing');
   return deps.db.transaction().execute(async (trx) => {
     const now = deps.clock.now();
@@ -318,7 +320,7 @@ export async function handBackLead(deps: Deps, actor: Actor, id: string, input: 
       },
       { kind: 'lead.stage_changed', at: now, leadId: id, accountId: lead.account_id, data: { from: lead.stage, to: reason.to, reason: reason.code } },
     ]);
-    return updated;
+    return withScore(trx, actor.workspaceId, updated);
   });
 }
 
@@ -346,7 +348,7 @@ async function assertMayMerge(trx: Kysely<DB>, actor: Actor, leads: Lead[]): Pro
  * Fold a duplicate lead into this one: its timeline, handoffs, deals and timers move over,
  * blank fields are filled from it, and the duplicate is deleted. One transaction.
  */
-export async function mergeLeads(deps: Deps, actor: Actor, keepId: string, mergeId: string): Promise<Lead> {
+export async function mergeLeads(deps: Deps, actor: Actor, keepId: string, mergeId: string): Promise<ScoredLead> {
   if (keepId === mergeId) throw invalid('body.mergeId', 'a lead cannot be merged into itself');
   return deps.db.transaction().execute(async (trx) => {
     const now = deps.clock.now();
@@ -390,14 +392,26 @@ export async function mergeLeads(deps: Deps, actor: Actor, keepId: string, merge
       .where('subject_id', '=', mergeId)
       .where('kind', '=', 'lead.nurture_end')
       .execute();
+    // Both people's behaviour is one person's now (the duplicate's scores go with it).
+    const dupScores = await trx
+      .selectFrom('lead_scores')
+      .select('interest_mass')
+      .where('workspace_id', '=', ws)
+      .where('lead_id', '=', mergeId)
+      .executeTakeFirst();
     await trx.deleteFrom('leads').where('workspace_id', '=', ws).where('id', '=', mergeId).execute();
+    if (dupScores?.interest_mass) {
+      await trx
+        .insertInto('lead_scores')
+        .values({ workspace_id: ws, lead_id: keepId, interest_mass: dupScores.interest_mass })
+        .onConflict((oc) => oc.columns(['workspace_id', 'lead_id']).doUpdateSet({ interest_mass: sql`lead_scores.interest_mass + excluded.interest_mass` }))
+        .execute();
+    }
     const merged = await trx
       .updateTable('leads')
       .set({
         ...fill,
         properties: JSON.stringify({ ...dup.properties, ...keep.properties }),
-        // Both people's behaviour is one person's now.
-        interest_mass: keep.interest_mass + dup.interest_mass,
         updated_at: now,
         version: keep.version + 1,
       })
@@ -426,8 +440,13 @@ const SORTS = {
 } as const;
 
 /** Leads with filters and keyset pagination: the cursor carries the last row's sort value and id. */
-export async function listLeads(deps: Deps, actor: Actor, f: ListLeadsQuery): Promise<{ items: Lead[]; nextCursor: string | null }> {
-  let q = deps.db.selectFrom('leads').selectAll().where('workspace_id', '=', actor.workspaceId);
+export async function listLeads(deps: Deps, actor: Actor, f: ListLeadsQuery): Promise<{ items: ScoredLead[]; nextCursor: string | null }> {
+  let q = deps.db
+    .selectFrom('leads')
+    .leftJoin('lead_scores as s', (j) => j.onRef('s.workspace_id', '=', 'leads.workspace_id').onRef('s.lead_id', '=', 'leads.id'))
+    .selectAll('leads')
+    .select([sql<number>`coalesce(s.fit_score, 0)`.as('fit_score'), sql<number>`coalesce(s.interest_score, 0)`.as('interest_score'), 's.score_class'])
+    .where('leads.workspace_id', '=', actor.workspaceId);
   if (f.stage)
     q = q.where(
       'stage',
@@ -451,7 +470,7 @@ export async function listLeads(deps: Deps, actor: Actor, f: ListLeadsQuery): Pr
   if (f.status) q = q.where('status', '=', f.status);
   if (f.source) q = q.where('source', '=', f.source);
   if (f.persona) q = q.where('persona', '=', f.persona);
-  if (f.class) q = q.where('score_class', '=', f.class);
+  if (f.class) q = q.where('s.score_class', '=', f.class);
   if (f.accountId) q = q.where('account_id', '=', f.accountId);
   if (f.q) {
     const pattern = `%${f.q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;

@@ -1,5 +1,5 @@
 import { type Kysely, type RawBuilder, sql } from 'kysely';
-import type { DB } from '../../db/schema.js';
+import type { DB, Lead, ScoredLead } from '../../db/schema.js';
 import {
   capPeriod,
   DEFAULT_SCORING,
@@ -11,7 +11,8 @@ import {
   type ScoringDocument,
   validateScoring,
 } from '../../domain/scoring.js';
-import { classSql, decayAt, fitScoreSql, grantedPointsSql, massSql } from './scoring.sql.js';
+import { uuidv7 } from '../../lib/ids.js';
+import { classSql, decayAt, grantedPointsSql, leadFitsSql, massSql } from './scoring.sql.js';
 
 export interface ActiveScoring {
   /** 0 for the built-in rules. */
@@ -44,6 +45,31 @@ export async function getActiveScoring(db: Kysely<DB>, workspaceId: string): Pro
     documents.set(row.id, document);
   }
   return { version: row.version, id: row.id, document };
+}
+
+/** Leads with their scores, in the same order (a lead not scored yet has 0, 0 and no class). */
+export async function withScores(db: Kysely<DB>, workspaceId: string, leads: readonly Lead[]): Promise<ScoredLead[]> {
+  const rows = leads.length
+    ? await db
+        .selectFrom('lead_scores')
+        .select(['lead_id', 'fit_score', 'interest_score', 'score_class'])
+        .where('workspace_id', '=', workspaceId)
+        .where(
+          'lead_id',
+          'in',
+          leads.map((l) => l.id),
+        )
+        .execute()
+    : [];
+  const byId = new Map(rows.map((r) => [r.lead_id, r]));
+  return leads.map((l) => {
+    const s = byId.get(l.id);
+    return { ...l, fit_score: s?.fit_score ?? 0, interest_score: s?.interest_score ?? 0, score_class: s?.score_class ?? null };
+  });
+}
+
+export async function withScore(db: Kysely<DB>, workspaceId: string, lead: Lead): Promise<ScoredLead> {
+  return (await withScores(db, workspaceId, [lead]))[0] as ScoredLead;
 }
 
 /** A lead's scores after a refresh, and its class before. */
@@ -79,9 +105,10 @@ const toRescored = (r: RescoredRow): Rescored => ({
 
 /**
  * Recompute fit (from the rules and the lead's and account's attributes), interest (from the
- * stored mass, decayed to `now`) and class; write the leads whose scores moved and add them to
- * the score history. One statement. With `leadIds`, those leads (all returned); without, every
- * lead of the workspace (the number that moved is returned).
+ * stored mass, decayed to `now`) and class; write the scores that moved (a lead scored for the
+ * first time gets its row) and add them to the score history. One statement. With `leadIds`,
+ * those leads (all returned); without, every lead of the workspace (the number that moved is
+ * returned).
  */
 function refreshSql(
   workspaceId: string,
@@ -94,26 +121,33 @@ function refreshSql(
   fromPoints = false,
 ) {
   const decay = decayAt(now, doc.interest.halfLifeDays);
-  const only = leadIds ? sql`AND l.id = ANY(${leadIds}::uuid[])` : sql``;
+  const only = leadIds ? sql`l.id = ANY(${leadIds}::uuid[])` : sql`true`;
   const interest = sql`(s.mass * ${decay}::float8)`;
   return sql`
     WITH s AS (
-      SELECT l.id, l.score_class AS old_class, l.fit_score AS old_fit, l.interest_score AS old_interest, ${fitScoreSql(doc)} AS fit,
-        ${fromPoints ? sql`coalesce(m.mass, 0)` : sql`l.interest_mass`} AS mass, l.interest_mass AS old_mass
-      FROM leads l LEFT JOIN accounts a ON a.workspace_id = l.workspace_id AND a.id = l.account_id
+      SELECT l.id, o.lead_id IS NOT NULL AS scored, o.score_class AS old_class, coalesce(o.fit_score, 0) AS old_fit,
+        coalesce(o.interest_score, 0) AS old_interest, l.fit,
+        ${fromPoints ? sql`coalesce(m.mass, 0)` : sql`coalesce(o.interest_mass, 0)`} AS mass, coalesce(o.interest_mass, 0) AS old_mass
+      FROM (${leadFitsSql(workspaceId, doc, only)}) AS l
+      LEFT JOIN lead_scores o ON o.workspace_id = ${workspaceId}::uuid AND o.lead_id = l.id
       ${fromPoints ? sql`LEFT JOIN (${massSql(sql`SELECT lead_id, at, points FROM score_points WHERE workspace_id = ${workspaceId}::uuid`, doc.interest.halfLifeDays)}) AS m ON m.lead_id = l.id` : sql``}
-      WHERE l.workspace_id = ${workspaceId}::uuid ${only}
     ), c AS (
       SELECT s.*, ${interest} AS interest, ${classSql(sql`s.fit`, interest, doc)} AS cls FROM s
     ), moved AS (
-      UPDATE leads l SET fit_score = c.fit, interest_mass = c.mass, interest_score = c.interest, score_class = c.cls, scored_at = ${now}::timestamptz
+      UPDATE lead_scores t SET fit_score = c.fit, interest_mass = c.mass, interest_score = c.interest, score_class = c.cls, scored_at = ${now}::timestamptz
       FROM c
-      WHERE l.workspace_id = ${workspaceId}::uuid AND l.id = c.id
+      WHERE t.workspace_id = ${workspaceId}::uuid AND t.lead_id = c.id AND c.scored
         AND (c.old_class IS DISTINCT FROM c.cls OR c.old_fit <> c.fit OR abs(c.old_interest - c.interest) >= 0.01 OR c.old_mass <> c.mass)
-      RETURNING l.id
+      RETURNING t.lead_id
+    ), added AS (
+      INSERT INTO lead_scores (workspace_id, lead_id, fit_score, interest_score, interest_mass, score_class, scored_at)
+      SELECT ${workspaceId}::uuid, c.id, c.fit, c.interest, c.mass, c.cls, ${now}::timestamptz FROM c WHERE NOT c.scored
+      ON CONFLICT (workspace_id, lead_id) DO UPDATE SET fit_score = excluded.fit_score, interest_score = excluded.interest_score,
+        interest_mass = excluded.interest_mass, score_class = excluded.score_class, scored_at = excluded.scored_at
+      RETURNING lead_id
     ), history AS (
       INSERT INTO score_history (workspace_id, id, lead_id, at, fit, interest, class, cause)
-      SELECT ${workspaceId}::uuid, ${sql.raw(uuidSql())}, c.id, ${now}::timestamptz, c.fit, c.interest, c.cls, ${cause}
+      SELECT ${workspaceId}::uuid, ${rowIdSql()}, c.id, ${now}::timestamptz, c.fit, c.interest, c.cls, ${cause}
       FROM c
       -- A lead's first score is not a change; its history starts when a score moves.
       WHERE c.old_class IS NOT NULL AND (c.old_class <> c.cls OR c.old_fit <> c.fit)
@@ -148,23 +182,35 @@ export async function refreshLeads(
  * points, or (`fromPoints` false) from each lead's stored mass when the points have not changed.
  */
 export async function refreshAll(trx: Kysely<DB>, workspaceId: string, doc: ScoringDocument, now: Date, cause: string, fromPoints = true): Promise<number> {
-  const result = await refreshSql(workspaceId, doc, null, now, cause, sql`SELECT count(*)::integer AS n FROM moved`, fromPoints)
+  const result = await refreshSql(
+    workspaceId,
+    doc,
+    null,
+    now,
+    cause,
+    sql`SELECT (SELECT count(*) FROM moved)::integer + (SELECT count(*) FROM added)::integer AS n`,
+    fromPoints,
+  )
     .$castTo<{ n: number }>()
     .execute(trx);
   return Number(result.rows[0]?.n ?? 0);
 }
 
 /**
- * A time-ordered UUID made in SQL (version 7 layout: milliseconds, then random bits), so
- * set-based inserts need no id from JavaScript. Works on PostgreSQL 13+ and PGlite alike.
+ * Time-ordered ids for the rows one statement inserts: one UUIDv7 made here (its time and 42 of
+ * its random bits) with each row's number in its last 32 bits, so set-based inserts need no id
+ * from JavaScript per row. A random UUID made in SQL per row took twice as long as the rest of
+ * writing a history row.
  */
-function uuidSql(): string {
-  return `(lpad(to_hex((extract(epoch from clock_timestamp()) * 1000)::bigint), 12, '0') || '7' || substr(md5(random()::text), 1, 3) || to_hex(8 + floor(random() * 4)::int) || substr(md5(random()::text), 1, 15))::uuid`;
+function rowIdSql(): RawBuilder<string> {
+  return sql`(${uuidv7().slice(0, 28)} || lpad(to_hex(row_number() OVER ()), 8, '0'))::uuid`;
 }
 
 /**
- * Score every lead of the workspace from scratch under `doc`: the points of every event
- * (caps in time order), the interest mass, then fit and class. Set-based throughout.
+ * Score every lead of the workspace under `doc`: the points of every event (caps in time order),
+ * the interest mass, then fit and class. Set-based throughout. Given the rules the stored points
+ * were granted under, only what changed is redone: each interest rule grants its points alone
+ * (a cap counts only its own rule's points), so a rule left as it was keeps its points.
  */
 export async function rescoreAll(
   trx: Kysely<DB>,
@@ -172,15 +218,30 @@ export async function rescoreAll(
   doc: ScoringDocument,
   now: Date,
   cause: string,
-  /** The rules the stored points were granted under; when their interest part is the same, the points stand. */
+  /** The rules the stored points were granted under. */
   previous?: ScoringDocument,
 ): Promise<number> {
   if (previous && sameInterest(previous, doc)) return refreshAll(trx, workspaceId, doc, now, cause, false);
-  await sql`DELETE FROM score_points WHERE workspace_id = ${workspaceId}::uuid`.execute(trx);
-  await sql`INSERT INTO score_points (workspace_id, lead_id, rule_id, event_id, at, period, points)
-    SELECT ${workspaceId}::uuid, g.lead_id, g.rule_id, g.event_id, g.at, g.period, g.points FROM (${grantedPointsSql(workspaceId, doc)}) AS g`.execute(trx);
-  await sql`UPDATE events SET scored = true WHERE workspace_id = ${workspaceId}::uuid AND lead_id IS NOT NULL AND NOT scored`.execute(trx);
+  if (!previous) {
+    await sql`DELETE FROM score_points WHERE workspace_id = ${workspaceId}::uuid`.execute(trx);
+    await insertPoints(trx, workspaceId, doc);
+    await sql`UPDATE events SET scored = true WHERE workspace_id = ${workspaceId}::uuid AND lead_id IS NOT NULL AND NOT scored`.execute(trx);
+    return refreshAll(trx, workspaceId, doc, now, cause);
+  }
+  const same = (a: InterestRule, b: InterestRule) => JSON.stringify(a) === JSON.stringify(b);
+  const retired = previous.interest.rules.filter((r) => !doc.interest.rules.some((n) => same(n, r))).map((r) => r.id);
+  const fresh = doc.interest.rules.filter((r) => !previous.interest.rules.some((o) => same(o, r)));
+  if (retired.length) await sql`DELETE FROM score_points WHERE workspace_id = ${workspaceId}::uuid AND rule_id = ANY(${retired}::text[])`.execute(trx);
+  // Events not scored yet get every rule's points from the next ingest group, as they would have.
+  if (fresh.length) await insertPoints(trx, workspaceId, { ...doc, interest: { ...doc.interest, rules: fresh } }, true);
   return refreshAll(trx, workspaceId, doc, now, cause);
+}
+
+async function insertPoints(trx: Kysely<DB>, workspaceId: string, doc: ScoringDocument, scoredOnly = false): Promise<void> {
+  await sql`INSERT INTO score_points (workspace_id, lead_id, rule_id, event_id, at, period, points)
+    SELECT ${workspaceId}::uuid, g.lead_id, g.rule_id, g.event_id, g.at, g.period, g.points FROM (${grantedPointsSql(workspaceId, doc, scoredOnly)}) AS g`.execute(
+    trx,
+  );
 }
 
 /** Whether two versions of the rules grant the same interest (rules and half-life). */
@@ -194,16 +255,16 @@ export function sameInterest(a: ScoringDocument, b: ScoringDocument): boolean {
  */
 export async function reclassifyDecayed(trx: Kysely<DB>, workspaceId: string, doc: ScoringDocument, now: Date): Promise<number> {
   const decay = decayAt(now, doc.interest.halfLifeDays);
-  const interest = sql`(l.interest_mass * ${decay}::float8)`;
+  const interest = sql`(s.interest_mass * ${decay}::float8)`;
   const result = await sql<{ n: number }>`
     WITH moved AS (
-      UPDATE leads l SET interest_score = ${interest}, score_class = ${classSql(sql`l.fit_score`, interest, doc)}, scored_at = ${now}::timestamptz
-      WHERE l.workspace_id = ${workspaceId}::uuid AND l.interest_mass > 0 AND l.score_class IS NOT NULL
-        AND l.score_class <> ${classSql(sql`l.fit_score`, interest, doc)}
-      RETURNING l.id, l.fit_score, l.interest_score, l.score_class
+      UPDATE lead_scores s SET interest_score = ${interest}, score_class = ${classSql(sql`s.fit_score`, interest, doc)}, scored_at = ${now}::timestamptz
+      WHERE s.workspace_id = ${workspaceId}::uuid AND s.interest_mass > 0 AND s.score_class IS NOT NULL
+        AND s.score_class <> ${classSql(sql`s.fit_score`, interest, doc)}
+      RETURNING s.lead_id, s.fit_score, s.interest_score, s.score_class
     ), history AS (
       INSERT INTO score_history (workspace_id, id, lead_id, at, fit, interest, class, cause)
-      SELECT ${workspaceId}::uuid, ${sql.raw(uuidSql())}, moved.id, ${now}::timestamptz, moved.fit_score, moved.interest_score, moved.score_class, 'decay' FROM moved
+      SELECT ${workspaceId}::uuid, ${rowIdSql()}, moved.lead_id, ${now}::timestamptz, moved.fit_score, moved.interest_score, moved.score_class, 'decay' FROM moved
     )
     SELECT count(*)::integer AS n FROM moved`.execute(trx);
   return Number(result.rows[0]?.n ?? 0);
@@ -222,16 +283,15 @@ export async function previewRescore(db: Kysely<DB>, workspaceId: string, doc: S
   // Unchanged interest rules: each lead's stored mass is already what they would grant.
   const masses =
     previous && sameInterest(previous, doc)
-      ? sql`SELECT id AS lead_id, interest_mass AS mass FROM leads WHERE workspace_id = ${workspaceId}::uuid`
+      ? sql`SELECT lead_id, interest_mass AS mass FROM lead_scores WHERE workspace_id = ${workspaceId}::uuid`
       : massSql(grantedPointsSql(workspaceId, doc), doc.interest.halfLifeDays);
   const interest = sql`(coalesce(m.mass, 0) * ${decay}::float8)`;
   const rows = await sql<{ from: ScoreClass | null; to: ScoreClass; n: number }>`
     SELECT old_class AS "from", cls AS "to", count(*)::integer AS n FROM (
-      SELECT l.score_class AS old_class, ${classSql(fitScoreSql(doc), interest, doc)} AS cls
-      FROM leads l
-      LEFT JOIN accounts a ON a.workspace_id = l.workspace_id AND a.id = l.account_id
+      SELECT o.score_class AS old_class, ${classSql(sql`l.fit`, interest, doc)} AS cls
+      FROM (${leadFitsSql(workspaceId, doc)}) AS l
+      LEFT JOIN lead_scores o ON o.workspace_id = ${workspaceId}::uuid AND o.lead_id = l.id
       LEFT JOIN (${masses}) AS m ON m.lead_id = l.id
-      WHERE l.workspace_id = ${workspaceId}::uuid
     ) AS x GROUP BY old_class, cls`.execute(db);
   const byClass = { good_fit_high_interest: 0, good_fit_low_interest: 0, low_fit_high_interest: 0, low_fit_low_interest: 0 };
   let leads = 0;
@@ -334,21 +394,29 @@ async function addInterest(trx: Kysely<DB>, workspaceId: string, doc: ScoringDoc
   const interest = sql`(o.mass * ${decay}::float8)`;
   const result = await sql<RescoredRow>`
     WITH o AS (
-      SELECT l.id, l.fit_score, l.score_class AS old_class, l.interest_mass * ${decay}::float8 AS old_interest, l.interest_mass + d.mass AS mass
+      SELECT l.id, s.lead_id IS NOT NULL AS scored, coalesce(s.fit_score, 0) AS fit_score, s.score_class AS old_class,
+        coalesce(s.interest_mass, 0) * ${decay}::float8 AS old_interest, coalesce(s.interest_mass, 0) + d.mass AS mass
       FROM leads l JOIN jsonb_to_recordset(${JSON.stringify(deltas)}::jsonb) AS d(lead_id uuid, mass float8) ON l.id = d.lead_id
+      LEFT JOIN lead_scores s ON s.workspace_id = l.workspace_id AND s.lead_id = l.id
       WHERE l.workspace_id = ${workspaceId}::uuid
       -- Locked in id order, so two writers adding interest to the same leads cannot deadlock.
       ORDER BY l.id
-      FOR UPDATE OF l
+      FOR NO KEY UPDATE OF l
     ), upd AS (
-      UPDATE leads l SET interest_mass = o.mass, interest_score = ${interest}, score_class = ${classSql(sql`o.fit_score`, interest, doc)}, scored_at = ${now}::timestamptz
-      FROM o WHERE l.workspace_id = ${workspaceId}::uuid AND l.id = o.id
-      RETURNING l.id, l.fit_score AS fit, l.interest_score AS interest, l.score_class AS cls, o.old_class, o.fit_score AS old_fit, o.old_interest
+      UPDATE lead_scores s SET interest_mass = o.mass, interest_score = ${interest}, score_class = ${classSql(sql`o.fit_score`, interest, doc)}, scored_at = ${now}::timestamptz
+      FROM o WHERE s.workspace_id = ${workspaceId}::uuid AND s.lead_id = o.id AND o.scored
+      RETURNING s.lead_id AS id, s.fit_score AS fit, s.interest_score AS interest, s.score_class AS cls, o.old_class, o.fit_score AS old_fit, o.old_interest
+    ), ins AS (
+      INSERT INTO lead_scores (workspace_id, lead_id, fit_score, interest_score, interest_mass, score_class, scored_at)
+      SELECT ${workspaceId}::uuid, o.id, o.fit_score, ${interest}, o.mass, ${classSql(sql`o.fit_score`, interest, doc)}, ${now}::timestamptz FROM o WHERE NOT o.scored
+      RETURNING lead_id AS id, fit_score AS fit, interest_score AS interest, score_class AS cls, NULL::text AS old_class, 0 AS old_fit, 0::float8 AS old_interest
+    ), changed AS (
+      SELECT * FROM upd UNION ALL SELECT * FROM ins
     ), history AS (
       INSERT INTO score_history (workspace_id, id, lead_id, at, fit, interest, class, cause)
-      SELECT ${workspaceId}::uuid, ${sql.raw(uuidSql())}, upd.id, ${now}::timestamptz, upd.fit, upd.interest, upd.cls, 'events'
-      FROM upd WHERE upd.old_class IS NOT NULL AND upd.old_class <> upd.cls
+      SELECT ${workspaceId}::uuid, ${rowIdSql()}, changed.id, ${now}::timestamptz, changed.fit, changed.interest, changed.cls, 'events'
+      FROM changed WHERE changed.old_class IS NOT NULL AND changed.old_class <> changed.cls
     )
-    SELECT * FROM upd`.execute(trx);
+    SELECT * FROM changed`.execute(trx);
   return result.rows.map(toRescored);
 }

@@ -1,5 +1,5 @@
 import { type Kysely, sql } from 'kysely';
-import type { DB } from '../../db/schema.js';
+import type { DB, Lead, ScoredLead } from '../../db/schema.js';
 import type { Actor } from '../../domain/access.js';
 import { AUTO_HANDOFF_ROLES } from '../../domain/agreement.js';
 import { CLASS_LABELS, type EventFacts, fitScore, interestAt, type ScoreClass, type ScoringDocument, validateScoring } from '../../domain/scoring.js';
@@ -19,7 +19,7 @@ import {
   type ScoredEvent,
   scoreNewEvents,
 } from './scoring.repo.js';
-import { classSql, decayAt, fitScoreSql, grantedPointsSql, massSql } from './scoring.sql.js';
+import { classSql, decayAt, grantedPointsSql, leadFitsSql, massSql } from './scoring.sql.js';
 
 export interface Deps {
   db: Kysely<DB>;
@@ -170,11 +170,9 @@ async function countQualifying(
   });
   const result = await sql<{ n: number }>`
     SELECT count(*)::integer AS n FROM (
-      SELECT ${fitScoreSql(doc)} AS fit, ${interest} AS interest, ${classSql(fitScoreSql(doc), interest, doc)} AS cls
-      FROM leads l
-      LEFT JOIN accounts a ON a.workspace_id = l.workspace_id AND a.id = l.account_id
+      SELECT l.fit, ${interest} AS interest, ${classSql(sql`l.fit`, interest, doc)} AS cls
+      FROM (${leadFitsSql(workspaceId, doc, sql`l.stage = ANY(${stages}::text[])`)}) AS l
       LEFT JOIN (${masses}) AS m ON m.lead_id = l.id
-      WHERE l.workspace_id = ${workspaceId}::uuid AND l.stage = ANY(${stages}::text[])
     ) AS x WHERE ${sql.join(holds, sql` OR `)}`.execute(db);
   return Number(result.rows[0]?.n ?? 0);
 }
@@ -266,10 +264,11 @@ export async function scoreAfterEvents(
     : [];
   if (missing.length) {
     const rows = await trx
-      .selectFrom('leads')
-      .select(['id', 'fit_score', 'interest_score', 'score_class'])
-      .where('workspace_id', '=', workspaceId)
-      .where('id', 'in', missing)
+      .selectFrom('leads as l')
+      .leftJoin('lead_scores as s', (j) => j.onRef('s.workspace_id', '=', 'l.workspace_id').onRef('s.lead_id', '=', 'l.id'))
+      .select(['l.id', sql<number>`coalesce(s.fit_score, 0)`.as('fit_score'), sql<number>`coalesce(s.interest_score, 0)`.as('interest_score'), 's.score_class'])
+      .where('l.workspace_id', '=', workspaceId)
+      .where('l.id', 'in', missing)
       .execute();
     for (const r of rows) {
       const cls = (r.score_class ?? 'low_fit_low_interest') as ScoreClass;
@@ -280,16 +279,11 @@ export async function scoreAfterEvents(
   return handOffQualified(trx, workspaceId, agreement, [...byId.values()], eventsByLead, now);
 }
 
-/** Refresh one lead's scores after a person created or edited it (fit may have moved). */
-export async function rescoreLead<L extends { id: string; fit_score: number; interest_score: number; score_class: string | null }>(
-  trx: Kysely<DB>,
-  workspaceId: string,
-  lead: L,
-  now: Date,
-): Promise<L> {
+/** Refresh one lead's scores after a person created or edited it (fit may have moved); the lead with them. */
+export async function rescoreLead(trx: Kysely<DB>, workspaceId: string, lead: Lead, now: Date): Promise<ScoredLead> {
   const scoring = await getActiveScoring(trx, workspaceId);
   const [s] = await refreshLeads(trx, workspaceId, scoring.document, [lead.id], now, 'profile');
-  return s ? { ...lead, fit_score: s.fit, interest_score: s.interest, score_class: s.cls } : lead;
+  return { ...lead, fit_score: s?.fit ?? 0, interest_score: s?.interest ?? 0, score_class: s?.cls ?? null };
 }
 
 export interface ScoreExplanation {
@@ -323,6 +317,12 @@ export async function explainScore(deps: Deps, actor: Actor, leadId: string): Pr
   const now = deps.clock.now();
   const lead = await deps.db.selectFrom('leads').selectAll().where('workspace_id', '=', actor.workspaceId).where('id', '=', leadId).executeTakeFirst();
   if (!lead) throw notFound('Lead');
+  const scores = await deps.db
+    .selectFrom('lead_scores')
+    .select(['interest_mass', 'score_class'])
+    .where('workspace_id', '=', actor.workspaceId)
+    .where('lead_id', '=', leadId)
+    .executeTakeFirst();
   const account = lead.account_id
     ? await deps.db.selectFrom('accounts').selectAll().where('workspace_id', '=', actor.workspaceId).where('id', '=', lead.account_id).executeTakeFirst()
     : undefined;
@@ -349,7 +349,7 @@ export async function explainScore(deps: Deps, actor: Actor, leadId: string): Pr
     byRule.set(p.rule_id, r);
   }
   const labels = new Map(doc.interest.rules.map((r) => [r.id, r.label]));
-  const interest = interestAt(lead.interest_mass, now, half);
+  const interest = interestAt(scores?.interest_mass ?? 0, now, half);
   const history = await deps.db
     .selectFrom('score_history')
     .select(['at', 'fit', 'interest', 'class', 'cause'])
@@ -358,7 +358,7 @@ export async function explainScore(deps: Deps, actor: Actor, leadId: string): Pr
     .orderBy('at', 'desc')
     .limit(20)
     .execute();
-  const cls = (lead.score_class as ScoreClass | null) ?? 'low_fit_low_interest';
+  const cls = (scores?.score_class as ScoreClass | null | undefined) ?? 'low_fit_low_interest';
   return {
     leadId,
     rulesVersion: scoring.version,
