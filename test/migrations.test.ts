@@ -27,7 +27,7 @@ describe('006_lead_scores', () => {
       VALUES (${WS}::uuid, ${SCORED}::uuid, 'scored@example.org', 'lead', now(), now(), now(), 40, 12.5, 3.5e20, 'good_fit_low_interest', '2026-01-02T03:04:05Z'),
         (${WS}::uuid, ${UNSCORED}::uuid, 'unscored@example.org', 'lead', now(), now(), now(), DEFAULT, DEFAULT, DEFAULT, DEFAULT, DEFAULT)`.execute(db);
 
-    expect(await migrateToLatest(db)).toContain('006_lead_scores');
+    expect(await migrateTo(db, '006_lead_scores')).toEqual(['006_lead_scores']);
 
     const scores = await db.selectFrom('lead_scores').selectAll().where('workspace_id', '=', WS).orderBy('lead_id').execute();
     expect(scores).toEqual([
@@ -45,8 +45,19 @@ describe('006_lead_scores', () => {
     const left = await sql<{ column_name: string }>`SELECT column_name FROM information_schema.columns
       WHERE table_name = 'leads' AND column_name IN ('fit_score', 'interest_score', 'interest_mass', 'score_class', 'scored_at')`.execute(db);
     expect(left.rows).toEqual([]);
-    // A lead's scores go with it.
+    // Under 006 a lead's scores go with it by the foreign key.
     await db.deleteFrom('leads').where('workspace_id', '=', WS).where('id', '=', SCORED).execute();
+    expect(await db.selectFrom('lead_scores').select('lead_id').where('workspace_id', '=', WS).execute()).toEqual([{ lead_id: UNSCORED }]);
+  });
+});
+
+describe('008_lead_scores_unchecked', () => {
+  it('drops the foreign key from score rows to leads and keeps every score row that has its lead', async () => {
+    const db = database.db;
+    // A score row whose lead is gone cannot exist under 006; 008 would clear one if it did.
+    expect(await migrateToLatest(db)).toContain('008_lead_scores_unchecked');
+    const fks = await sql<{ n: number }>`SELECT count(*)::int AS n FROM pg_constraint WHERE conrelid = 'lead_scores'::regclass AND contype = 'f'`.execute(db);
+    expect(Number(fks.rows[0]?.n)).toBe(0);
     expect(await db.selectFrom('lead_scores').select('lead_id').where('workspace_id', '=', WS).execute()).toEqual([{ lead_id: UNSCORED }]);
   });
 });

@@ -6,6 +6,7 @@ import * as scoring from './migrations/004_scoring.js';
 import * as imports from './migrations/005_imports.js';
 import * as leadScores from './migrations/006_lead_scores.js';
 import * as savedViews from './migrations/007_saved_views.js';
+import * as leadScoresUnchecked from './migrations/008_lead_scores_unchecked.js';
 import type { DB } from './schema.js';
 
 /** Migrations ship inside the code, in order; the file names are their stable keys. */
@@ -17,6 +18,7 @@ const migrations: Record<string, Migration> = {
   '005_imports': imports,
   '006_lead_scores': leadScores,
   '007_saved_views': savedViews,
+  '008_lead_scores_unchecked': leadScoresUnchecked,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

@@ -33,6 +33,13 @@ beforeAll(async () => {
 });
 
 describe('the demo workspace', () => {
+  it('leaves no score rows of the demo it replaced', async () => {
+    const orphans = await rows<{ n: number }>(
+      sql`SELECT count(*)::int AS n FROM lead_scores s WHERE NOT EXISTS (SELECT 1 FROM leads l WHERE l.workspace_id = s.workspace_id AND l.id = s.lead_id)`,
+    );
+    expect(orphans[0]?.n).toBe(0);
+  });
+
   it('suggests one sign-in of each kind for the sign-in page, and each one signs in', async () => {
     const demo = await demoPeople(db);
     expect(demo?.people.map((p) => p.role.split(',')[0])).toEqual(['marketing lead', 'marketer', 'sales lead', 'sales rep']);

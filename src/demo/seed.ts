@@ -1,4 +1,4 @@
-import type { Insertable, Kysely } from 'kysely';
+import { type Insertable, type Kysely, sql } from 'kysely';
 import type { AgreementsTable, DB, UsersTable } from '../db/schema.js';
 import type { AgreementDocument } from '../domain/agreement.js';
 import { DEFAULT_SCORING } from '../domain/scoring.js';
@@ -189,6 +189,8 @@ export async function seedDemo(db: Kysely<DB>, clock: Clock, opts: SeedOptions =
 
   await db.transaction().execute(async (trx) => {
     // Every table hangs off the workspace (directly or through its users), so this clears the old demo.
+    // Score rows have no foreign key (see migration 008): they are cleared by hand.
+    await sql`DELETE FROM lead_scores WHERE workspace_id IN (SELECT id FROM workspaces WHERE slug = ${DEMO_SLUG})`.execute(trx);
     await trx.deleteFrom('workspaces').where('slug', '=', DEMO_SLUG).execute();
     forgetCredentials();
     log('removed the previous demo workspace, if any');

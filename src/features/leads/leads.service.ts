@@ -400,6 +400,8 @@ export async function mergeLeads(deps: Deps, actor: Actor, keepId: string, merge
       .where('lead_id', '=', mergeId)
       .executeTakeFirst();
     await trx.deleteFrom('leads').where('workspace_id', '=', ws).where('id', '=', mergeId).execute();
+    // Score rows have no foreign key (see migration 008): they go with their lead here.
+    await trx.deleteFrom('lead_scores').where('workspace_id', '=', ws).where('lead_id', '=', mergeId).execute();
     if (dupScores?.interest_mass) {
       await trx
         .insertInto('lead_scores')
