@@ -2,8 +2,9 @@ import { type Kysely, sql } from 'kysely';
 
 /**
  * Score rows lose their foreign key to leads. The key's check ran once for every score row
- * written: a 200,000-row embedded import took 28.2 s with it and 23.6 s without, back to back. Score rows are written only by Tandem's own set-based statements, which join them to
- * their leads; the two places that delete leads or workspaces delete the score rows themselves.
+ * written: a 200,000-row embedded import took 28.2 s with it and 23.6 s without, back to back.
+ * Score rows are written only by Tandem's own set-based statements, which join them to their
+ * leads; the two places that delete leads or workspaces delete the score rows themselves.
  */
 export async function up(db: Kysely<unknown>): Promise<void> {
   const fks = await sql<{ conname: string }>`
