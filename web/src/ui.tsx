@@ -187,3 +187,19 @@ export function Toasts() {
     </div>
   );
 }
+
+/** The server's problems with a document, each with the place it names (the document's own path). */
+export function ProblemList({ problems }: { problems: { path: string; message: string }[] }) {
+  if (!problems.length) return null;
+  return (
+    <div className="notice notice-error" role="alert">
+      <ul style={{ margin: 0 }}>
+        {problems.map((p) => (
+          <li key={`${p.path}${p.message}`}>
+            {p.path ? <code>{p.path.replace(/^body\.document\./, '')}</code> : null} {p.message}
+          </li>
+        ))}
+      </ul>
+    </div>
+  );
+}

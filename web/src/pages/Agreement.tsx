@@ -6,7 +6,7 @@ import { AgreementForm } from '../parts/AgreementForm';
 import { useTitle } from '../router';
 import { useSession } from '../session';
 import type { AgreementDocument, AgreementVersion } from '../types';
-import { Badge, Button, Dialog, Empty, ErrorNote, Field, Spinner, toast } from '../ui';
+import { Badge, Button, Dialog, Empty, ErrorNote, Field, ProblemList, Spinner, toast } from '../ui';
 
 const DAYS = ['', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday', 'Sunday'];
 
@@ -423,17 +423,7 @@ function DraftEditor({ version, onSaved }: { version: AgreementVersion; onSaved:
         </div>
       ) : null}
       {doc ? <AgreementForm doc={doc} update={update} problemAt={problemAt} /> : null}
-      {problems.length ? (
-        <div className="notice notice-error" role="alert">
-          <ul style={{ margin: 0 }}>
-            {problems.map((p) => (
-              <li key={`${p.path}${p.message}`}>
-                {p.path ? <code>{p.path.replace(/^body\.document\./, '')}</code> : null} {p.message}
-              </li>
-            ))}
-          </ul>
-        </div>
-      ) : null}
+      <ProblemList problems={problems} />
       <details open={Boolean(parseError)}>
         <summary>Everything as JSON (automatic handoff rules, routing rules, and the rest)</summary>
         <Field label="The whole document (JSON)" hint="The form above and this text are the same document." error={parseError}>

@@ -6,7 +6,7 @@ import { type ScoringDoc, ScoringForm } from '../parts/ScoringForm';
 import { useTitle } from '../router';
 import { useSession } from '../session';
 import type { ScoreClass } from '../types';
-import { Badge, Button, Confirm, ErrorNote, Field, Spinner, toast } from '../ui';
+import { Badge, Button, Confirm, ErrorNote, Field, ProblemList, Spinner, toast } from '../ui';
 
 interface Scoring {
   active: { version: number; builtIn: boolean; activatedAt: string | null; document: Record<string, unknown> };
@@ -117,17 +117,7 @@ export default function ScoringPage() {
               )}
             </Field>
           )}
-          {problems.length ? (
-            <div className="notice notice-error" role="alert">
-              <ul style={{ margin: 0 }}>
-                {problems.map((p) => (
-                  <li key={`${p.path}${p.message}`}>
-                    {p.path ? <code>{p.path.replace(/^body\.document\./, '')}</code> : null} {p.message}
-                  </li>
-                ))}
-              </ul>
-            </div>
-          ) : null}
+          <ProblemList problems={problems} />
           <div className="actions">
             <Button busy={busy === 'preview'} onClick={() => void run('preview')}>
               Preview the effect
