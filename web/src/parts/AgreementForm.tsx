@@ -366,49 +366,46 @@ export function AgreementForm({ doc, update, problemAt }: { doc: AgreementDocume
 
       <h3 style={{ marginTop: 24 }}>What each team commits to</h3>
       <div className="grid-3">
-        <Field label="Marketing: accepted share of MQLs (%)" error={problemAt('commitments.marketing.minAcceptanceRate')}>
-          {(p) => (
-            <input
-              {...p}
-              type="number"
-              value={Math.round(doc.commitments.marketing.minAcceptanceRate * 100)}
-              onChange={(e) =>
-                update((x) => {
-                  x.commitments.marketing.minAcceptanceRate = Number(e.target.value) / 100;
-                })
-              }
-            />
-          )}
-        </Field>
-        <Field label="Sales: handoffs answered in time (%)" error={problemAt('commitments.sales.acceptOnTimeRate')}>
-          {(p) => (
-            <input
-              {...p}
-              type="number"
-              value={Math.round(doc.commitments.sales.acceptOnTimeRate * 100)}
-              onChange={(e) =>
-                update((x) => {
-                  x.commitments.sales.acceptOnTimeRate = Number(e.target.value) / 100;
-                })
-              }
-            />
-          )}
-        </Field>
-        <Field label="Sales: first contact in time (%)" error={problemAt('commitments.sales.firstContactOnTimeRate')}>
-          {(p) => (
-            <input
-              {...p}
-              type="number"
-              value={Math.round(doc.commitments.sales.firstContactOnTimeRate * 100)}
-              onChange={(e) =>
-                update((x) => {
-                  x.commitments.sales.firstContactOnTimeRate = Number(e.target.value) / 100;
-                })
-              }
-            />
-          )}
-        </Field>
+        <PercentField
+          label="Marketing: accepted share of MQLs (%)"
+          value={doc.commitments.marketing.minAcceptanceRate}
+          error={problemAt('commitments.marketing.minAcceptanceRate')}
+          onChange={(v) =>
+            update((x) => {
+              x.commitments.marketing.minAcceptanceRate = v;
+            })
+          }
+        />
+        <PercentField
+          label="Sales: handoffs answered in time (%)"
+          value={doc.commitments.sales.acceptOnTimeRate}
+          error={problemAt('commitments.sales.acceptOnTimeRate')}
+          onChange={(v) =>
+            update((x) => {
+              x.commitments.sales.acceptOnTimeRate = v;
+            })
+          }
+        />
+        <PercentField
+          label="Sales: first contact in time (%)"
+          value={doc.commitments.sales.firstContactOnTimeRate}
+          error={problemAt('commitments.sales.firstContactOnTimeRate')}
+          onChange={(v) =>
+            update((x) => {
+              x.commitments.sales.firstContactOnTimeRate = v;
+            })
+          }
+        />
       </div>
     </>
+  );
+}
+
+/** A share stored as 0..1, edited as a percentage. */
+function PercentField({ label, value, error, onChange }: { label: string; value: number; error: string | undefined; onChange: (share: number) => void }) {
+  return (
+    <Field label={label} error={error}>
+      {(p) => <input {...p} type="number" value={Math.round(value * 100)} onChange={(e) => onChange(Number(e.target.value) / 100)} />}
+    </Field>
   );
 }
