@@ -1,8 +1,12 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { deleteWorkspace } from '../src/features/workspaces/workspaces.service.js';
 import { type Ctx, setup } from './harness.js';
 
-/** Score rows have no foreign key to their lead (migration 008); the code removes them with it. */
+/**
+ * Score rows have no foreign key to their lead (migration 008), and the rows ingest and scoring
+ * write none to their workspace (009); the code removes them with what they belong to.
+ */
 describe('score rows follow their lead', () => {
   let ctx: Ctx;
   beforeAll(async () => {
@@ -38,5 +42,45 @@ describe('score rows follow their lead', () => {
       ctx.database.db,
     );
     expect(Number(fks.rows[0]?.n)).toBe(0);
+    const workspaceKeys = await sql<{ table: string }>`SELECT conrelid::regclass::text AS table FROM pg_constraint
+      WHERE contype = 'f' AND confrelid = 'workspaces'::regclass AND conrelid::regclass::text IN ('events', 'identities', 'score_points', 'score_history')`.execute(
+      ctx.database.db,
+    );
+    expect(workspaceKeys.rows).toEqual([]);
+  });
+
+  it('leaves no row of any table behind when a workspace is deleted', async () => {
+    const key = (await ctx.as(ctx.people.marketingLead).post('/api/write-keys', { name: 'site' })).body.key;
+    const batch = [
+      { type: 'identify', messageId: 'del-1', anonymousId: 'anon-del', traits: { email: 'gone@scores.example', title: 'VP Sales' } },
+      { type: 'page', messageId: 'del-2', anonymousId: 'anon-del', properties: { path: '/pricing' } },
+      { type: 'track', messageId: 'del-3', anonymousId: 'anon-del', event: 'Demo Requested' },
+    ];
+    const res = await ctx.app.inject({
+      method: 'POST',
+      url: '/v1/batch',
+      headers: { 'content-type': 'application/json', authorization: `Basic ${Buffer.from(`${key}:`).toString('base64')}` },
+      payload: JSON.stringify({ batch }),
+    });
+    expect(res.statusCode, res.body).toBe(200);
+    const tables = (
+      await sql<{ table: string }>`SELECT table_name AS table FROM information_schema.columns
+        WHERE table_schema = current_schema() AND column_name = 'workspace_id' ORDER BY table_name`.execute(ctx.database.db)
+    ).rows.map((r) => r.table);
+    const counts = async () => {
+      const out: Record<string, number> = {};
+      for (const table of tables) {
+        const r = await sql<{ n: number }>`SELECT count(*)::int AS n FROM ${sql.table(table)} WHERE workspace_id = ${ctx.workspace.id}::uuid`.execute(
+          ctx.database.db,
+        );
+        out[table] = Number(r.rows[0]?.n);
+      }
+      return out;
+    };
+    const before = await counts();
+    // The workspace has rows in the tables without a key to it, so their clearing is tested.
+    for (const table of ['events', 'identities', 'score_points', 'lead_scores', 'leads', 'handoffs']) expect(before[table], table).toBeGreaterThan(0);
+    await ctx.database.db.transaction().execute((trx) => deleteWorkspace(trx, ctx.workspace.id));
+    expect(Object.entries(await counts()).filter(([, n]) => n > 0)).toEqual([]);
   });
 });

@@ -261,6 +261,40 @@ describe('the rules', () => {
     expect((await lead('peter@initech.example')).score_class?.startsWith('low_fit')).toBe(true);
   });
 
+  it("enter a rule change in a lead's history only where its class moves", async () => {
+    const scores = async () =>
+      new Map(
+        (
+          await ctx.database.db.selectFrom('lead_scores').select(['lead_id', 'fit_score', 'score_class']).where('workspace_id', '=', ctx.workspace.id).execute()
+        ).map((r) => [r.lead_id, r]),
+      );
+    const before = await scores();
+    const state = await ctx.as(ctx.people.marketingLead).get('/api/scoring');
+    const doc: ScoringDocument = state.body.active.document;
+    // Five points for every lead with an email: every fit moves, and a few cross the threshold.
+    const everyone: ScoringDocument = {
+      ...doc,
+      fit: { rules: [...doc.fit.rules, { id: 'has-email', label: 'Has an email', field: 'email_domain', op: 'contains', value: '.', points: 5 }] },
+      thresholds: { ...doc.thresholds, fit: 40 },
+    };
+    await ctx.database.db.transaction().execute((trx) => rescoreAll(trx, ctx.workspace.id, everyone, ctx.clock.now(), 'history-test', doc));
+    const after = await scores();
+    const fitMoved = [...after.values()].filter((r) => before.get(r.lead_id)?.fit_score !== r.fit_score).map((r) => r.lead_id);
+    const classMoved = [...after.values()].filter((r) => before.get(r.lead_id)?.score_class !== r.score_class).map((r) => r.lead_id);
+    expect(fitMoved.length).toBe(after.size);
+    expect(classMoved.length).toBeGreaterThan(0);
+    expect(classMoved.length).toBeLessThan(fitMoved.length);
+    const history = await ctx.database.db
+      .selectFrom('score_history')
+      .select('lead_id')
+      .where('workspace_id', '=', ctx.workspace.id)
+      .where('cause', '=', 'history-test')
+      .execute();
+    expect(history.map((h) => h.lead_id).sort()).toEqual(classMoved.sort());
+    // Back to the rules in force, so the tests after this one see them.
+    await ctx.database.db.transaction().execute((trx) => rescoreAll(trx, ctx.workspace.id, doc, ctx.clock.now(), 'history-test-undo', everyone));
+  });
+
   it('filter the leads list by class', async () => {
     const res = await ctx.as(ctx.people.marketer).get('/api/leads?class=low_fit_low_interest');
     expect(res.status).toBe(200);

@@ -7,6 +7,7 @@ import * as imports from './migrations/005_imports.js';
 import * as leadScores from './migrations/006_lead_scores.js';
 import * as savedViews from './migrations/007_saved_views.js';
 import * as leadScoresUnchecked from './migrations/008_lead_scores_unchecked.js';
+import * as hotWrites from './migrations/009_hot_writes.js';
 import type { DB } from './schema.js';
 
 /** Migrations ship inside the code, in order; the file names are their stable keys. */
@@ -19,6 +20,7 @@ const migrations: Record<string, Migration> = {
   '006_lead_scores': leadScores,
   '007_saved_views': savedViews,
   '008_lead_scores_unchecked': leadScoresUnchecked,
+  '009_hot_writes': hotWrites,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

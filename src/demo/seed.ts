@@ -5,6 +5,7 @@ import { DEFAULT_SCORING } from '../domain/scoring.js';
 import { forgetCredentials } from '../features/auth/credential-cache.js';
 import { recountOpenHandoffs } from '../features/handoffs/handoffs.repo.js';
 import { rescoreAll } from '../features/scoring/scoring.repo.js';
+import { deleteWorkspace } from '../features/workspaces/workspaces.service.js';
 import type { Clock } from '../lib/clock.js';
 import { uuidv7 } from '../lib/ids.js';
 import { hashPassword, newToken, sha256 } from '../lib/secrets.js';
@@ -188,10 +189,8 @@ export async function seedDemo(db: Kysely<DB>, clock: Clock, opts: SeedOptions =
   log(`rendered ${fmt(rows.activities.length)} activities`);
 
   await db.transaction().execute(async (trx) => {
-    // Every table hangs off the workspace (directly or through its users), so this clears the old demo.
-    // Score rows have no foreign key (see migration 008): they are cleared by hand.
-    await sql`DELETE FROM lead_scores WHERE workspace_id IN (SELECT id FROM workspaces WHERE slug = ${DEMO_SLUG})`.execute(trx);
-    await trx.deleteFrom('workspaces').where('slug', '=', DEMO_SLUG).execute();
+    const previous = await trx.selectFrom('workspaces').select('id').where('slug', '=', DEMO_SLUG).executeTakeFirst();
+    if (previous) await deleteWorkspace(trx, previous.id);
     forgetCredentials();
     log('removed the previous demo workspace, if any');
     await trx

@@ -110,6 +110,13 @@ const toRescored = (r: RescoredRow): Rescored => ({
  * those leads (all returned); without, every lead of the workspace (the number that moved is
  * returned).
  */
+/**
+ * Where a refresh takes each lead's interest mass from: the stored mass (the points have not
+ * changed), all its stored points, or the stored mass plus a change: `changes` are CTEs that
+ * end in one named `delta` (lead_id, mass), run in the same statement.
+ */
+type MassFrom = 'stored' | 'points' | { changes: RawBuilder<unknown> };
+
 function refreshSql(
   workspaceId: string,
   doc: ScoringDocument,
@@ -117,27 +124,42 @@ function refreshSql(
   now: Date,
   cause: string,
   tail: RawBuilder<unknown>,
-  /** Recompute each lead's interest mass from its stored points too. */
-  fromPoints = false,
+  from: MassFrom = 'stored',
 ) {
   const decay = decayAt(now, doc.interest.halfLifeDays);
   const only = leadIds ? sql`l.id = ANY(${leadIds}::uuid[])` : sql`true`;
   const interest = sql`(s.mass * ${decay}::float8)`;
+  // A lead's own change (an edit, an import) that moves its fit is its history; a change of the
+  // rules is the workspace's (one activity) and enters a lead's history only where its class moves.
+  const fitMoves = leadIds ? sql`OR c.old_fit <> c.fit` : sql``;
+  const stored = sql`coalesce(o.interest_mass, 0)`;
+  // A change that takes away what a lead had leaves rounding dust; under a trillionth of the mass is none.
+  const changed = sql`(CASE WHEN ${stored} + coalesce(m.mass, 0) <= 1e-12 * ${stored} THEN 0 ELSE ${stored} + coalesce(m.mass, 0) END)`;
+  const mass = from === 'stored' ? stored : from === 'points' ? sql`coalesce(m.mass, 0)` : changed;
+  const masses =
+    from === 'stored'
+      ? sql``
+      : from === 'points'
+        ? sql`LEFT JOIN (${massSql(sql`SELECT lead_id, at, points FROM score_points WHERE workspace_id = ${workspaceId}::uuid`, doc.interest.halfLifeDays)}) AS m ON m.lead_id = l.id`
+        : sql`LEFT JOIN delta AS m ON m.lead_id = l.id`;
   return sql`
-    WITH s AS (
+    WITH ${typeof from === 'object' ? sql`${from.changes},` : sql``} s AS (
       SELECT l.id, o.lead_id IS NOT NULL AS scored, o.score_class AS old_class, coalesce(o.fit_score, 0) AS old_fit,
-        coalesce(o.interest_score, 0) AS old_interest, l.fit,
-        ${fromPoints ? sql`coalesce(m.mass, 0)` : sql`coalesce(o.interest_mass, 0)`} AS mass, coalesce(o.interest_mass, 0) AS old_mass
+        coalesce(o.interest_score, 0) AS old_interest, l.fit, ${mass} AS mass, ${stored} AS old_mass
       FROM (${leadFitsSql(workspaceId, doc, only)}) AS l
       LEFT JOIN lead_scores o ON o.workspace_id = ${workspaceId}::uuid AND o.lead_id = l.id
-      ${fromPoints ? sql`LEFT JOIN (${massSql(sql`SELECT lead_id, at, points FROM score_points WHERE workspace_id = ${workspaceId}::uuid`, doc.interest.halfLifeDays)}) AS m ON m.lead_id = l.id` : sql``}
-    ), c AS (
+      ${masses}
+    ), all_scores AS (
       SELECT s.*, ${interest} AS interest, ${classSql(sql`s.fit`, interest, doc)} AS cls FROM s
+    ), c AS (
+      SELECT *, NOT scored OR old_class IS DISTINCT FROM cls OR old_fit <> fit OR abs(old_interest - interest) >= 0.01 OR old_mass <> mass AS moves
+      FROM all_scores
+      -- Every lead of a workspace: only those whose scores move go on (and are held in memory).
+      ${leadIds ? sql`` : sql`WHERE NOT scored OR old_class IS DISTINCT FROM cls OR old_fit <> fit OR abs(old_interest - interest) >= 0.01 OR old_mass <> mass`}
     ), moved AS (
       UPDATE lead_scores t SET fit_score = c.fit, interest_mass = c.mass, interest_score = c.interest, score_class = c.cls, scored_at = ${now}::timestamptz
       FROM c
-      WHERE t.workspace_id = ${workspaceId}::uuid AND t.lead_id = c.id AND c.scored
-        AND (c.old_class IS DISTINCT FROM c.cls OR c.old_fit <> c.fit OR abs(c.old_interest - c.interest) >= 0.01 OR c.old_mass <> c.mass)
+      WHERE t.workspace_id = ${workspaceId}::uuid AND t.lead_id = c.id AND c.scored AND c.moves
       RETURNING t.lead_id
     ), added AS (
       INSERT INTO lead_scores (workspace_id, lead_id, fit_score, interest_score, interest_mass, score_class, scored_at)
@@ -150,7 +172,7 @@ function refreshSql(
       SELECT ${workspaceId}::uuid, ${rowIdSql()}, c.id, ${now}::timestamptz, c.fit, c.interest, c.cls, ${cause}
       FROM c
       -- A lead's first score is not a change; its history starts when a score moves.
-      WHERE c.old_class IS NOT NULL AND (c.old_class <> c.cls OR c.old_fit <> c.fit)
+      WHERE c.old_class IS NOT NULL AND (c.old_class <> c.cls ${fitMoves})
     )
     ${tail}`;
 }
@@ -178,10 +200,17 @@ export async function refreshLeads(
 }
 
 /**
- * Refresh every lead of the workspace; returns how many moved. Interest comes from the stored
- * points, or (`fromPoints` false) from each lead's stored mass when the points have not changed.
+ * Refresh every lead of the workspace; returns how many moved. Interest comes from where `from`
+ * says (see `MassFrom`).
  */
-export async function refreshAll(trx: Kysely<DB>, workspaceId: string, doc: ScoringDocument, now: Date, cause: string, fromPoints = true): Promise<number> {
+export async function refreshAll(
+  trx: Kysely<DB>,
+  workspaceId: string,
+  doc: ScoringDocument,
+  now: Date,
+  cause: string,
+  from: MassFrom = 'points',
+): Promise<number> {
   const result = await refreshSql(
     workspaceId,
     doc,
@@ -189,7 +218,7 @@ export async function refreshAll(trx: Kysely<DB>, workspaceId: string, doc: Scor
     now,
     cause,
     sql`SELECT (SELECT count(*) FROM moved)::integer + (SELECT count(*) FROM added)::integer AS n`,
-    fromPoints,
+    from,
   )
     .$castTo<{ n: number }>()
     .execute(trx);
@@ -221,7 +250,7 @@ export async function rescoreAll(
   /** The rules the stored points were granted under. */
   previous?: ScoringDocument,
 ): Promise<number> {
-  if (previous && sameInterest(previous, doc)) return refreshAll(trx, workspaceId, doc, now, cause, false);
+  if (previous && sameInterest(previous, doc)) return refreshAll(trx, workspaceId, doc, now, cause, 'stored');
   if (!previous) {
     await sql`DELETE FROM score_points WHERE workspace_id = ${workspaceId}::uuid`.execute(trx);
     await insertPoints(trx, workspaceId, doc);
@@ -231,10 +260,26 @@ export async function rescoreAll(
   const same = (a: InterestRule, b: InterestRule) => JSON.stringify(a) === JSON.stringify(b);
   const retired = previous.interest.rules.filter((r) => !doc.interest.rules.some((n) => same(n, r))).map((r) => r.id);
   const fresh = doc.interest.rules.filter((r) => !previous.interest.rules.some((o) => same(o, r)));
-  if (retired.length) await sql`DELETE FROM score_points WHERE workspace_id = ${workspaceId}::uuid AND rule_id = ANY(${retired}::text[])`.execute(trx);
   // Events not scored yet get every rule's points from the next ingest group, as they would have.
-  if (fresh.length) await insertPoints(trx, workspaceId, { ...doc, interest: { ...doc.interest, rules: fresh } }, true);
-  return refreshAll(trx, workspaceId, doc, now, cause);
+  const granting = { ...doc, interest: { ...doc.interest, rules: fresh } };
+  if (previous.interest.halfLifeDays !== doc.interest.halfLifeDays) {
+    // Every point weighs differently under another half-life: each lead's mass is summed again.
+    if (retired.length) await sql`DELETE FROM score_points WHERE workspace_id = ${workspaceId}::uuid AND rule_id = ANY(${retired}::text[])`.execute(trx);
+    if (fresh.length) await insertPoints(trx, workspaceId, granting, true);
+    return refreshAll(trx, workspaceId, doc, now, cause, 'points');
+  }
+  // The same half-life: a lead's mass moves by what the retired rules had granted it and what the
+  // fresh ones grant, so only the changed rules' points are read, in the statement that rescores.
+  const half = doc.interest.halfLifeDays;
+  const changes = sql`gone AS (
+      DELETE FROM score_points WHERE workspace_id = ${workspaceId}::uuid AND rule_id = ANY(${retired}::text[])
+      RETURNING lead_id, at, -points AS points
+    ), granted AS (
+      INSERT INTO score_points (workspace_id, lead_id, rule_id, event_id, at, period, points)
+      SELECT ${workspaceId}::uuid, g.lead_id, g.rule_id, g.event_id, g.at, g.period, g.points FROM (${grantedPointsSql(workspaceId, granting, true)}) AS g
+      RETURNING lead_id, at, points
+    ), delta AS (${massSql(sql`SELECT * FROM gone UNION ALL SELECT * FROM granted`, half)})`;
+  return refreshAll(trx, workspaceId, doc, now, cause, { changes });
 }
 
 async function insertPoints(trx: Kysely<DB>, workspaceId: string, doc: ScoringDocument, scoredOnly = false): Promise<void> {

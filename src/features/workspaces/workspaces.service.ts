@@ -28,3 +28,16 @@ export async function getWorkspace(db: Kysely<DB>, id: string): Promise<Workspac
   if (!ws) throw new AppError('not_found', 'Workspace not found');
   return ws;
 }
+
+/**
+ * Tables whose rows carry a workspace but no foreign key to it (migrations 008 and 009: the
+ * key's check cost every write on the hot paths). Deleting a workspace clears them by hand.
+ */
+const UNKEYED_TABLES = ['lead_scores', 'score_points', 'score_history', 'identities', 'events'] as const;
+
+/** Delete a workspace and everything in it, in the caller's transaction. */
+export async function deleteWorkspace(trx: Kysely<DB>, id: string): Promise<void> {
+  for (const table of UNKEYED_TABLES) await trx.deleteFrom(table).where('workspace_id', '=', id).execute();
+  // Every other table hangs off the workspace (directly or through its users) and goes with it.
+  await trx.deleteFrom('workspaces').where('id', '=', id).execute();
+}
