@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_SCORING, type ScoringDocument } from '../src/domain/scoring.js';
-import { reclassifyDecayed, rescoreAll } from '../src/features/scoring/scoring.repo.js';
+import { previewRescore, reclassifyDecayed, rescoreAll } from '../src/features/scoring/scoring.repo.js';
 import { DecayJob } from '../src/jobs/decay.js';
 import { type Ctx, countRows, setup } from './harness.js';
 
@@ -293,6 +293,44 @@ describe('the rules', () => {
     expect(history.map((h) => h.lead_id).sort()).toEqual(classMoved.sort());
     // Back to the rules in force, so the tests after this one see them.
     await ctx.database.db.transaction().execute((trx) => rescoreAll(trx, ctx.workspace.id, doc, ctx.clock.now(), 'history-test-undo', everyone));
+  });
+
+  it('preview an interest rule change as exactly the class moves activation makes', async () => {
+    const classOf = async () =>
+      new Map(
+        (await ctx.database.db.selectFrom('lead_scores').select(['lead_id', 'score_class']).where('workspace_id', '=', ctx.workspace.id).execute()).map((r) => [
+          r.lead_id,
+          r.score_class,
+        ]),
+      );
+    const state = await ctx.as(ctx.people.marketingLead).get('/api/scoring');
+    const doc: ScoringDocument = state.body.active.document;
+    // A reader of the docs, of low interest under the rules in force...
+    await track([
+      { type: 'identify', userId: 'docs-reader', traits: { email: 'reader@docs.example' } },
+      { type: 'page', userId: 'docs-reader', properties: { path: '/docs/a' } },
+      { type: 'page', userId: 'docs-reader', properties: { path: '/docs/b' } },
+      // And a form filler, of high interest under them.
+      { type: 'identify', userId: 'form-filler', traits: { email: 'filler@forms.example' } },
+      ...[1, 2, 3].map((n) => ({ type: 'track', userId: 'form-filler', event: 'Form Submitted', properties: { formId: `f${n}` } })),
+    ]);
+    // Only page views count, and for much: the reader rises, the filler falls.
+    const changed: ScoringDocument = {
+      ...doc,
+      interest: { ...doc.interest, rules: [{ id: 'any-page', label: 'Any page', when: { type: 'page' }, points: 40 }] },
+    };
+    const before = await classOf();
+    const preview = await previewRescore(ctx.database.db, ctx.workspace.id, changed, ctx.clock.now(), doc);
+    await ctx.database.db.transaction().execute((trx) => rescoreAll(trx, ctx.workspace.id, changed, ctx.clock.now(), 'preview-test', doc));
+    const after = await classOf();
+    const moves = new Map<string, number>();
+    for (const [id, cls] of after) {
+      if (before.get(id) !== cls) moves.set(`${before.get(id)}>${cls}`, (moves.get(`${before.get(id)}>${cls}`) ?? 0) + 1);
+    }
+    expect(moves.size).toBeGreaterThan(0);
+    expect(new Map(preview.transitions.map((t) => [`${t.from}>${t.to}`, t.leads]))).toEqual(moves);
+    await ctx.database.db.transaction().execute((trx) => rescoreAll(trx, ctx.workspace.id, doc, ctx.clock.now(), 'preview-test-undo', changed));
+    expect(await classOf()).toEqual(before);
   });
 
   it('filter the leads list by class', async () => {

@@ -257,11 +257,8 @@ export async function rescoreAll(
     await sql`UPDATE events SET scored = true WHERE workspace_id = ${workspaceId}::uuid AND lead_id IS NOT NULL AND NOT scored`.execute(trx);
     return refreshAll(trx, workspaceId, doc, now, cause);
   }
-  const same = (a: InterestRule, b: InterestRule) => JSON.stringify(a) === JSON.stringify(b);
-  const retired = previous.interest.rules.filter((r) => !doc.interest.rules.some((n) => same(n, r))).map((r) => r.id);
-  const fresh = doc.interest.rules.filter((r) => !previous.interest.rules.some((o) => same(o, r)));
-  // Events not scored yet get every rule's points from the next ingest group, as they would have.
-  const granting = { ...doc, interest: { ...doc.interest, rules: fresh } };
+  const { retired, granting } = interestChanges(previous, doc);
+  const fresh = granting.interest.rules;
   if (previous.interest.halfLifeDays !== doc.interest.halfLifeDays) {
     // Every point weighs differently under another half-life: each lead's mass is summed again.
     if (retired.length) await sql`DELETE FROM score_points WHERE workspace_id = ${workspaceId}::uuid AND rule_id = ANY(${retired}::text[])`.execute(trx);
@@ -280,6 +277,18 @@ export async function rescoreAll(
       RETURNING lead_id, at, points
     ), delta AS (${massSql(sql`SELECT * FROM gone UNION ALL SELECT * FROM granted`, half)})`;
   return refreshAll(trx, workspaceId, doc, now, cause, { changes });
+}
+
+/**
+ * The interest rules a new version retires (their ids) and those it brings or changes (a
+ * document of only them). Each rule grants its points alone, so the others' points stay.
+ */
+function interestChanges(previous: ScoringDocument, doc: ScoringDocument): { retired: string[]; granting: ScoringDocument } {
+  const same = (a: InterestRule, b: InterestRule) => JSON.stringify(a) === JSON.stringify(b);
+  const retired = previous.interest.rules.filter((r) => !doc.interest.rules.some((n) => same(n, r))).map((r) => r.id);
+  const fresh = doc.interest.rules.filter((r) => !previous.interest.rules.some((o) => same(o, r)));
+  // Events not scored yet get every rule's points from the next ingest group, as they would have.
+  return { retired, granting: { ...doc, interest: { ...doc.interest, rules: fresh } } };
 }
 
 async function insertPoints(trx: Kysely<DB>, workspaceId: string, doc: ScoringDocument, scoredOnly = false): Promise<void> {
@@ -325,18 +334,31 @@ export interface PreviewCounts {
 /** What rescoring under `doc` would do, without writing anything. */
 export async function previewRescore(db: Kysely<DB>, workspaceId: string, doc: ScoringDocument, now: Date, previous?: ScoringDocument): Promise<PreviewCounts> {
   const decay = decayAt(now, doc.interest.halfLifeDays);
-  // Unchanged interest rules: each lead's stored mass is already what they would grant.
-  const masses =
-    previous && sameInterest(previous, doc)
-      ? sql`SELECT lead_id, interest_mass AS mass FROM lead_scores WHERE workspace_id = ${workspaceId}::uuid`
-      : massSql(grantedPointsSql(workspaceId, doc), doc.interest.halfLifeDays);
-  const interest = sql`(coalesce(m.mass, 0) * ${decay}::float8)`;
+  // Each lead's mass under the new rules: `m` holds all of it, or (`onStored`) what moves the stored mass.
+  let masses: RawBuilder<unknown> | null = null;
+  let onStored = true;
+  if (previous && sameInterest(previous, doc)) {
+    // Unchanged interest rules: each lead's stored mass is already what they would grant.
+  } else if (previous && previous.interest.halfLifeDays === doc.interest.halfLifeDays) {
+    // Less what the retired rules granted, plus what the fresh ones would (as activation does).
+    const { retired, granting } = interestChanges(previous, doc);
+    masses = massSql(
+      sql`SELECT lead_id, at, -points AS points FROM score_points WHERE workspace_id = ${workspaceId}::uuid AND rule_id = ANY(${retired}::text[])
+        UNION ALL SELECT lead_id, at, points FROM (${grantedPointsSql(workspaceId, granting, true)}) AS g`,
+      doc.interest.halfLifeDays,
+    );
+  } else {
+    masses = massSql(grantedPointsSql(workspaceId, doc), doc.interest.halfLifeDays);
+    onStored = false;
+  }
+  const mass = onStored ? sql`coalesce(o.interest_mass, 0) + ${masses ? sql`coalesce(m.mass, 0)` : sql`0`}` : sql`coalesce(m.mass, 0)`;
+  const interest = sql`((${mass}) * ${decay}::float8)`;
   const rows = await sql<{ from: ScoreClass | null; to: ScoreClass; n: number }>`
     SELECT old_class AS "from", cls AS "to", count(*)::integer AS n FROM (
       SELECT o.score_class AS old_class, ${classSql(sql`l.fit`, interest, doc)} AS cls
       FROM (${leadFitsSql(workspaceId, doc)}) AS l
       LEFT JOIN lead_scores o ON o.workspace_id = ${workspaceId}::uuid AND o.lead_id = l.id
-      LEFT JOIN (${masses}) AS m ON m.lead_id = l.id
+      ${masses ? sql`LEFT JOIN (${masses}) AS m ON m.lead_id = l.id` : sql``}
     ) AS x GROUP BY old_class, cls`.execute(db);
   const byClass = { good_fit_high_interest: 0, good_fit_low_interest: 0, low_fit_high_interest: 0, low_fit_low_interest: 0 };
   let leads = 0;
