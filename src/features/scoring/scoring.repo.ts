@@ -112,26 +112,20 @@ const toRescored = (r: RescoredRow): Rescored => ({
  */
 /**
  * Where a refresh takes each lead's interest mass from: the stored mass (the points have not
- * changed), all its stored points, or the stored mass plus a change: `changes` are CTEs that
- * end in one named `delta` (lead_id, mass), run in the same statement.
+ * changed), all its stored points, or the stored mass moved by the rows (lead_id, mass) of a
+ * table made earlier in the transaction.
  */
-type MassFrom = 'stored' | 'points' | { changes: RawBuilder<unknown> };
+type MassFrom = 'stored' | 'points' | { delta: string };
 
-function refreshSql(
-  workspaceId: string,
-  doc: ScoringDocument,
-  leadIds: readonly string[] | null,
-  now: Date,
-  cause: string,
-  tail: RawBuilder<unknown>,
-  from: MassFrom = 'stored',
-) {
+/**
+ * Each lead's scores now and before: rows (id, scored, old_class, old_fit, old_interest, fit,
+ * mass, old_mass, interest, cls, moves). Fit comes from the rules and the lead's and account's
+ * attributes, interest from the mass (see `MassFrom`) decayed to `now`. `moves` says whether
+ * anything stored would change (a lead scored for the first time always moves).
+ */
+function scoresSql(workspaceId: string, doc: ScoringDocument, only: RawBuilder<unknown>, now: Date, from: MassFrom): RawBuilder<unknown> {
   const decay = decayAt(now, doc.interest.halfLifeDays);
-  const only = leadIds ? sql`l.id = ANY(${leadIds}::uuid[])` : sql`true`;
   const interest = sql`(s.mass * ${decay}::float8)`;
-  // A lead's own change (an edit, an import) that moves its fit is its history; a change of the
-  // rules is the workspace's (one activity) and enters a lead's history only where its class moves.
-  const fitMoves = leadIds ? sql`OR c.old_fit <> c.fit` : sql``;
   const stored = sql`coalesce(o.interest_mass, 0)`;
   // A change that takes away what a lead had leaves rounding dust; under a trillionth of the mass is none.
   const changed = sql`(CASE WHEN ${stored} + coalesce(m.mass, 0) <= 1e-12 * ${stored} THEN 0 ELSE ${stored} + coalesce(m.mass, 0) END)`;
@@ -141,40 +135,48 @@ function refreshSql(
       ? sql``
       : from === 'points'
         ? sql`LEFT JOIN (${massSql(sql`SELECT lead_id, at, points FROM score_points WHERE workspace_id = ${workspaceId}::uuid`, doc.interest.halfLifeDays)}) AS m ON m.lead_id = l.id`
-        : sql`LEFT JOIN delta AS m ON m.lead_id = l.id`;
-  return sql`
-    WITH ${typeof from === 'object' ? sql`${from.changes},` : sql``} s AS (
-      SELECT l.id, o.lead_id IS NOT NULL AS scored, o.score_class AS old_class, coalesce(o.fit_score, 0) AS old_fit,
-        coalesce(o.interest_score, 0) AS old_interest, l.fit, ${mass} AS mass, ${stored} AS old_mass
-      FROM (${leadFitsSql(workspaceId, doc, only)}) AS l
-      LEFT JOIN lead_scores o ON o.workspace_id = ${workspaceId}::uuid AND o.lead_id = l.id
-      ${masses}
-    ), all_scores AS (
-      SELECT s.*, ${interest} AS interest, ${classSql(sql`s.fit`, interest, doc)} AS cls FROM s
-    ), c AS (
-      SELECT *, NOT scored OR old_class IS DISTINCT FROM cls OR old_fit <> fit OR abs(old_interest - interest) >= 0.01 OR old_mass <> mass AS moves
-      FROM all_scores
-      -- Every lead of a workspace: only those whose scores move go on (and are held in memory).
-      ${leadIds ? sql`` : sql`WHERE NOT scored OR old_class IS DISTINCT FROM cls OR old_fit <> fit OR abs(old_interest - interest) >= 0.01 OR old_mass <> mass`}
-    ), moved AS (
+        : sql`LEFT JOIN ${sql.table(from.delta)} AS m ON m.lead_id = l.id`;
+  // OFFSET 0 keeps each level apart: without it the planner copies fit and class into every
+  // expression that reads them, and the rules ran five times a lead.
+  return sql`SELECT *, NOT scored OR old_class IS DISTINCT FROM cls OR old_fit <> fit OR abs(old_interest - interest) >= 0.01 OR old_mass <> mass AS moves
+    FROM (
+      SELECT s.*, ${interest} AS interest, ${classSql(sql`s.fit`, interest, doc)} AS cls
+      FROM (
+        SELECT l.id, o.lead_id IS NOT NULL AS scored, o.score_class AS old_class, coalesce(o.fit_score, 0) AS old_fit,
+          coalesce(o.interest_score, 0) AS old_interest, l.fit, ${mass} AS mass, ${stored} AS old_mass
+        FROM (${leadFitsSql(workspaceId, doc, only)} OFFSET 0) AS l
+        LEFT JOIN lead_scores o ON o.workspace_id = ${workspaceId}::uuid AND o.lead_id = l.id
+        ${masses}
+        OFFSET 0
+      ) AS s
+      OFFSET 0
+    ) AS x`;
+}
+
+/**
+ * CTEs (moved, added, history) that write the rows of `c` (as `scoresSql` makes them) that move:
+ * a lead scored for the first time gets its row, the others are updated, and the score history
+ * gets an entry where a score moved.
+ */
+function writeScoresSql(workspaceId: string, c: RawBuilder<unknown>, now: Date, cause: string, fitMoves: boolean): RawBuilder<unknown> {
+  return sql`moved AS (
       UPDATE lead_scores t SET fit_score = c.fit, interest_mass = c.mass, interest_score = c.interest, score_class = c.cls, scored_at = ${now}::timestamptz
-      FROM c
+      FROM ${c} AS c
       WHERE t.workspace_id = ${workspaceId}::uuid AND t.lead_id = c.id AND c.scored AND c.moves
       RETURNING t.lead_id
     ), added AS (
       INSERT INTO lead_scores (workspace_id, lead_id, fit_score, interest_score, interest_mass, score_class, scored_at)
-      SELECT ${workspaceId}::uuid, c.id, c.fit, c.interest, c.mass, c.cls, ${now}::timestamptz FROM c WHERE NOT c.scored
+      SELECT ${workspaceId}::uuid, c.id, c.fit, c.interest, c.mass, c.cls, ${now}::timestamptz FROM ${c} AS c WHERE NOT c.scored
       ON CONFLICT (workspace_id, lead_id) DO UPDATE SET fit_score = excluded.fit_score, interest_score = excluded.interest_score,
         interest_mass = excluded.interest_mass, score_class = excluded.score_class, scored_at = excluded.scored_at
       RETURNING lead_id
     ), history AS (
       INSERT INTO score_history (workspace_id, id, lead_id, at, fit, interest, class, cause)
       SELECT ${workspaceId}::uuid, ${rowIdSql()}, c.id, ${now}::timestamptz, c.fit, c.interest, c.cls, ${cause}
-      FROM c
+      FROM ${c} AS c
       -- A lead's first score is not a change; its history starts when a score moves.
-      WHERE c.old_class IS NOT NULL AND (c.old_class <> c.cls ${fitMoves})
-    )
-    ${tail}`;
+      WHERE c.old_class IS NOT NULL AND (c.old_class <> c.cls ${fitMoves ? sql`OR c.old_fit <> c.fit` : sql``})
+    )`;
 }
 
 export async function refreshLeads(
@@ -186,22 +188,19 @@ export async function refreshLeads(
   cause: string,
 ): Promise<Rescored[]> {
   if (leadIds.length === 0) return [];
-  const result = await refreshSql(
-    workspaceId,
-    doc,
-    leadIds,
-    now,
-    cause,
-    sql`SELECT c.id, c.fit, c.interest, c.cls, c.old_class, c.old_fit, c.old_interest FROM c`,
-  )
-    .$castTo<RescoredRow>()
-    .execute(trx);
+  // A lead's own change (an edit, an import) that moves its fit is its history.
+  const result = await sql<RescoredRow>`
+    WITH c AS (${scoresSql(workspaceId, doc, sql`l.id = ANY(${leadIds}::uuid[])`, now, 'stored')}), ${writeScoresSql(workspaceId, sql`c`, now, cause, true)}
+    SELECT c.id, c.fit, c.interest, c.cls, c.old_class, c.old_fit, c.old_interest FROM c`.execute(trx);
   return result.rows.map(toRescored);
 }
 
 /**
  * Refresh every lead of the workspace; returns how many moved. Interest comes from where `from`
- * says (see `MassFrom`).
+ * says (see `MassFrom`). The leads that move are found first, in a statement that only reads
+ * (on PostgreSQL it may run on several cores), and kept in a temporary table; one statement then
+ * writes them. A change of the rules is the workspace's (one activity): it enters a lead's
+ * history only where its class moves.
  */
 export async function refreshAll(
   trx: Kysely<DB>,
@@ -211,17 +210,12 @@ export async function refreshAll(
   cause: string,
   from: MassFrom = 'points',
 ): Promise<number> {
-  const result = await refreshSql(
-    workspaceId,
-    doc,
-    null,
-    now,
-    cause,
-    sql`SELECT (SELECT count(*) FROM moved)::integer + (SELECT count(*) FROM added)::integer AS n`,
-    from,
-  )
-    .$castTo<{ n: number }>()
-    .execute(trx);
+  await sql`CREATE TEMPORARY TABLE rescore_moves ON COMMIT DROP AS
+    SELECT * FROM (${scoresSql(workspaceId, doc, sql`true`, now, from)}) AS x WHERE moves`.execute(trx);
+  const result = await sql<{ n: number }>`
+    WITH ${writeScoresSql(workspaceId, sql`rescore_moves`, now, cause, false)}
+    SELECT (SELECT count(*) FROM moved)::integer + (SELECT count(*) FROM added)::integer AS n`.execute(trx);
+  await sql`DROP TABLE rescore_moves`.execute(trx);
   return Number(result.rows[0]?.n ?? 0);
 }
 
@@ -266,17 +260,19 @@ export async function rescoreAll(
     return refreshAll(trx, workspaceId, doc, now, cause, 'points');
   }
   // The same half-life: a lead's mass moves by what the retired rules had granted it and what the
-  // fresh ones grant, so only the changed rules' points are read, in the statement that rescores.
-  const half = doc.interest.halfLifeDays;
-  const changes = sql`gone AS (
-      DELETE FROM score_points WHERE workspace_id = ${workspaceId}::uuid AND rule_id = ANY(${retired}::text[])
-      RETURNING lead_id, at, -points AS points
-    ), granted AS (
-      INSERT INTO score_points (workspace_id, lead_id, rule_id, event_id, at, period, points)
-      SELECT ${workspaceId}::uuid, g.lead_id, g.rule_id, g.event_id, g.at, g.period, g.points FROM (${grantedPointsSql(workspaceId, granting, true)}) AS g
-      RETURNING lead_id, at, points
-    ), delta AS (${massSql(sql`SELECT * FROM gone UNION ALL SELECT * FROM granted`, half)})`;
-  return refreshAll(trx, workspaceId, doc, now, cause, { changes });
+  // fresh ones grant, so only the changed rules' points are read.
+  await sql`CREATE TEMPORARY TABLE rescore_granted ON COMMIT DROP AS SELECT * FROM (${grantedPointsSql(workspaceId, granting, true)}) AS g`.execute(trx);
+  await sql`CREATE TEMPORARY TABLE rescore_delta ON COMMIT DROP AS ${massSql(
+    sql`SELECT lead_id, at, -points AS points FROM score_points WHERE workspace_id = ${workspaceId}::uuid AND rule_id = ANY(${retired}::text[])
+      UNION ALL SELECT lead_id, at, points FROM rescore_granted`,
+    doc.interest.halfLifeDays,
+  )}`.execute(trx);
+  if (retired.length) await sql`DELETE FROM score_points WHERE workspace_id = ${workspaceId}::uuid AND rule_id = ANY(${retired}::text[])`.execute(trx);
+  await sql`INSERT INTO score_points (workspace_id, lead_id, rule_id, event_id, at, period, points)
+    SELECT ${workspaceId}::uuid, lead_id, rule_id, event_id, at, period, points FROM rescore_granted`.execute(trx);
+  const moved = await refreshAll(trx, workspaceId, doc, now, cause, { delta: 'rescore_delta' });
+  await sql`DROP TABLE rescore_granted, rescore_delta`.execute(trx);
+  return moved;
 }
 
 /**
@@ -356,7 +352,7 @@ export async function previewRescore(db: Kysely<DB>, workspaceId: string, doc: S
   const rows = await sql<{ from: ScoreClass | null; to: ScoreClass; n: number }>`
     SELECT old_class AS "from", cls AS "to", count(*)::integer AS n FROM (
       SELECT o.score_class AS old_class, ${classSql(sql`l.fit`, interest, doc)} AS cls
-      FROM (${leadFitsSql(workspaceId, doc)}) AS l
+      FROM (${leadFitsSql(workspaceId, doc)} OFFSET 0) AS l
       LEFT JOIN lead_scores o ON o.workspace_id = ${workspaceId}::uuid AND o.lead_id = l.id
       ${masses ? sql`LEFT JOIN (${masses}) AS m ON m.lead_id = l.id` : sql``}
     ) AS x GROUP BY old_class, cls`.execute(db);
