@@ -43,7 +43,7 @@ describe('score rows follow their lead', () => {
     );
     expect(Number(fks.rows[0]?.n)).toBe(0);
     const workspaceKeys = await sql<{ table: string }>`SELECT conrelid::regclass::text AS table FROM pg_constraint
-      WHERE contype = 'f' AND confrelid = 'workspaces'::regclass AND conrelid::regclass::text IN ('events', 'identities', 'score_points', 'score_history')`.execute(
+      WHERE contype = 'f' AND confrelid = 'workspaces'::regclass AND conrelid::regclass::text IN ('leads', 'events', 'identities', 'score_points', 'score_history')`.execute(
       ctx.database.db,
     );
     expect(workspaceKeys.rows).toEqual([]);
@@ -63,6 +63,9 @@ describe('score rows follow their lead', () => {
       payload: JSON.stringify({ batch }),
     });
     expect(res.statusCode, res.body).toBe(200);
+    const keep = (await ctx.as(ctx.people.marketingLead).post('/api/leads', { email: 'deal@scores.example', company: 'Deal Co', stage: 'lead' })).body;
+    const deal = await ctx.as(ctx.people.rep1).post('/api/deals', { name: 'A deal', leadId: keep.id, amount: 1000 });
+    expect(deal.status, JSON.stringify(deal.body)).toBe(201);
     const tables = (
       await sql<{ table: string }>`SELECT table_name AS table FROM information_schema.columns
         WHERE table_schema = current_schema() AND column_name = 'workspace_id' ORDER BY table_name`.execute(ctx.database.db)
@@ -79,7 +82,7 @@ describe('score rows follow their lead', () => {
     };
     const before = await counts();
     // The workspace has rows in the tables without a key to it, so their clearing is tested.
-    for (const table of ['events', 'identities', 'score_points', 'lead_scores', 'leads', 'handoffs']) expect(before[table], table).toBeGreaterThan(0);
+    for (const table of ['events', 'identities', 'score_points', 'lead_scores', 'leads', 'handoffs', 'deals']) expect(before[table], table).toBeGreaterThan(0);
     await ctx.database.db.transaction().execute((trx) => deleteWorkspace(trx, ctx.workspace.id));
     expect(Object.entries(await counts()).filter(([, n]) => n > 0)).toEqual([]);
   });

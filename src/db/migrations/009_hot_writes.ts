@@ -7,12 +7,12 @@ import { type Kysely, sql } from 'kysely';
  *   touching any index then (a heap-only update, on the same page): rewriting every score took
  *   13.2 s before and 2.0 s after. Lists filtered by class join scores to leads by key instead.
  * - The score history keeps one index, by lead and time, which is also its key.
- * - Events, identities, granted points and the score history lose their foreign key to the
+ * - Leads, events, identities, granted points and the score history lose their foreign key to the
  *   workspace. The key's check ran for every row written and locked the workspace row against
  *   every ingest transaction at once. Only Tandem's own statements write these rows, always with
  *   the caller's workspace; deleting a workspace (`deleteWorkspace`) clears them itself.
  */
-const UNKEYED = ['events', 'identities', 'score_points', 'score_history'] as const;
+const UNKEYED = ['leads', 'events', 'identities', 'score_points', 'score_history'] as const;
 
 export async function up(db: Kysely<unknown>): Promise<void> {
   await sql`DROP INDEX IF EXISTS lead_scores_class`.execute(db);

@@ -31,12 +31,16 @@ export async function getWorkspace(db: Kysely<DB>, id: string): Promise<Workspac
 
 /**
  * Tables whose rows carry a workspace but no foreign key to it (migrations 008 and 009: the
- * key's check cost every write on the hot paths). Deleting a workspace clears them by hand.
+ * key's check cost every write on the hot paths), besides leads. Deleting a workspace clears them by hand.
  */
 const UNKEYED_TABLES = ['lead_scores', 'score_points', 'score_history', 'identities', 'events'] as const;
 
 /** Delete a workspace and everything in it, in the caller's transaction. */
 export async function deleteWorkspace(trx: Kysely<DB>, id: string): Promise<void> {
+  // Leads have no key to their workspace either; deals point at leads, and leads at accounts,
+  // which go with the workspace: deals, then leads (their handoffs with them), before it.
+  await trx.deleteFrom('deals').where('workspace_id', '=', id).execute();
+  await trx.deleteFrom('leads').where('workspace_id', '=', id).execute();
   for (const table of UNKEYED_TABLES) await trx.deleteFrom(table).where('workspace_id', '=', id).execute();
   // Every other table hangs off the workspace (directly or through its users) and goes with it.
   await trx.deleteFrom('workspaces').where('id', '=', id).execute();
