@@ -46,8 +46,9 @@ export class PGliteSession {
     const pg = await PGlite.create(dataDir, {
       parsers: { [INT8]: (v: string) => Number(v), [NUMERIC]: (v: string) => v, [DATE]: (v: string) => v },
     });
-    // Analytics queries group large sets; the default work_mem spills to disk early.
-    await pg.exec('SET work_mem = "64MB"');
+    // Analytics queries group large sets; the default work_mem spills to disk early. Rescoring
+    // keeps the leads that move in a temporary table (about 100 bytes a lead).
+    await pg.exec('SET work_mem = "64MB"; SET temp_buffers = "64MB"');
     return new PGliteSession(pg);
   }
 
