@@ -262,14 +262,19 @@ export async function rescoreAll(
   // The same half-life: a lead's mass moves by what the retired rules had granted it and what the
   // fresh ones grant, so only the changed rules' points are read.
   await sql`CREATE TEMPORARY TABLE rescore_granted ON COMMIT DROP AS SELECT * FROM (${grantedPointsSql(workspaceId, granting, true)}) AS g`.execute(trx);
-  await sql`CREATE TEMPORARY TABLE rescore_delta ON COMMIT DROP AS ${massSql(
-    sql`SELECT lead_id, at, -points AS points FROM score_points WHERE workspace_id = ${workspaceId}::uuid AND rule_id = ANY(${retired}::text[])
-      UNION ALL SELECT lead_id, at, points FROM rescore_granted`,
-    doc.interest.halfLifeDays,
-  )}`.execute(trx);
-  if (retired.length) await sql`DELETE FROM score_points WHERE workspace_id = ${workspaceId}::uuid AND rule_id = ANY(${retired}::text[])`.execute(trx);
-  await sql`INSERT INTO score_points (workspace_id, lead_id, rule_id, event_id, at, period, points)
-    SELECT ${workspaceId}::uuid, lead_id, rule_id, event_id, at, period, points FROM rescore_granted`.execute(trx);
+  // The retired points are deleted and the fresh ones written in the statement that sums what
+  // each lead gains or loses by them (one pass over the points).
+  await sql`CREATE TEMPORARY TABLE rescore_delta (lead_id uuid NOT NULL, mass double precision NOT NULL) ON COMMIT DROP`.execute(trx);
+  await sql`WITH gone AS (
+      DELETE FROM score_points WHERE workspace_id = ${workspaceId}::uuid AND rule_id = ANY(${retired}::text[])
+      RETURNING lead_id, at, -points AS points
+    ), granted AS (
+      INSERT INTO score_points (workspace_id, lead_id, rule_id, event_id, at, period, points)
+      SELECT ${workspaceId}::uuid, lead_id, rule_id, event_id, at, period, points FROM rescore_granted
+      RETURNING lead_id, at, points
+    )
+    INSERT INTO rescore_delta (lead_id, mass)
+    ${massSql(sql`SELECT * FROM gone UNION ALL SELECT * FROM granted`, doc.interest.halfLifeDays)}`.execute(trx);
   const moved = await refreshAll(trx, workspaceId, doc, now, cause, { delta: 'rescore_delta' });
   await sql`DROP TABLE rescore_granted, rescore_delta`.execute(trx);
   return moved;
