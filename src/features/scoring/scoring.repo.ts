@@ -137,7 +137,7 @@ function scoresSql(workspaceId: string, doc: ScoringDocument, only: RawBuilder<u
         ? sql`LEFT JOIN (${massSql(sql`SELECT lead_id, at, points FROM score_points WHERE workspace_id = ${workspaceId}::uuid`, doc.interest.halfLifeDays)}) AS m ON m.lead_id = l.id`
         : sql`LEFT JOIN ${sql.table(from.delta)} AS m ON m.lead_id = l.id`;
   // OFFSET 0 keeps each level apart: without it the planner copies fit and class into every
-  // expression that reads them, and the rules ran five times a lead.
+  // expression that reads them (class, filter, output), and the rules ran again for each.
   return sql`SELECT *, NOT scored OR old_class IS DISTINCT FROM cls OR old_fit <> fit OR abs(old_interest - interest) >= 0.01 OR old_mass <> mass AS moves
     FROM (
       SELECT s.*, ${interest} AS interest, ${classSql(sql`s.fit`, interest, doc)} AS cls
