@@ -212,6 +212,7 @@ export async function refreshAll(
 ): Promise<number> {
   await sql`CREATE TEMPORARY TABLE rescore_moves ON COMMIT DROP AS
     SELECT * FROM (${scoresSql(workspaceId, doc, sql`true`, now, from)}) AS x WHERE moves`.execute(trx);
+  await sql`ANALYZE rescore_moves`.execute(trx);
   const result = await sql<{ n: number }>`
     WITH ${writeScoresSql(workspaceId, sql`rescore_moves`, now, cause, false)}
     SELECT (SELECT count(*) FROM moved)::integer + (SELECT count(*) FROM added)::integer AS n`.execute(trx);
@@ -275,6 +276,8 @@ export async function rescoreAll(
     )
     INSERT INTO rescore_delta (lead_id, mass)
     ${massSql(sql`SELECT * FROM gone UNION ALL SELECT * FROM granted`, doc.interest.halfLifeDays)}`.execute(trx);
+  // Temporary tables get no statistics of their own; without them the planner hashed the million leads to meet a few.
+  await sql`ANALYZE rescore_delta`.execute(trx);
   const moved = await refreshAll(trx, workspaceId, doc, now, cause, { delta: 'rescore_delta' });
   await sql`DROP TABLE rescore_granted, rescore_delta`.execute(trx);
   return moved;
