@@ -15,6 +15,13 @@ describe('the embedded database session', () => {
   const insert = 'INSERT INTO t (id, name, at, ok, tags, doc, blob, amount, day) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)';
   const at = new Date('2026-03-01T12:34:56.789Z');
 
+  it('opens with the settings Tandem gives it: smaller shared buffers, larger work and temporary memory', async () => {
+    const show = async (name: string) => (await session.query(`SHOW ${name}`, [])).rows[0]?.[name];
+    expect(await show('shared_buffers')).toBe('64MB');
+    expect(await show('work_mem')).toBe('64MB');
+    expect(await show('temp_buffers')).toBe('64MB');
+  });
+
   it('sends every kind of parameter as text and reads each column back in its JavaScript type', async () => {
     const tags = ['plain', 'with "quotes"', 'back\\slash', 'comma, space', ''];
     const doc = { a: [1, 2], b: 'ü' };
