@@ -104,13 +104,6 @@ const toRescored = (r: RescoredRow): Rescored => ({
 });
 
 /**
- * Recompute fit (from the rules and the lead's and account's attributes), interest (from the
- * stored mass, decayed to `now`) and class; write the scores that moved (a lead scored for the
- * first time gets its row) and add them to the score history. One statement. With `leadIds`,
- * those leads (all returned); without, every lead of the workspace (the number that moved is
- * returned).
- */
-/**
  * Where a refresh takes each lead's interest mass from: the stored mass (the points have not
  * changed), all its stored points, or the stored mass moved by the rows (lead_id, mass) of a
  * table made earlier in the transaction.
@@ -179,6 +172,10 @@ function writeScoresSql(workspaceId: string, c: RawBuilder<unknown>, now: Date, 
     )`;
 }
 
+/**
+ * Score these leads again from their stored interest mass and write what moved, in one
+ * statement; every one of them is returned, with its class before.
+ */
 export async function refreshLeads(
   trx: Kysely<DB>,
   workspaceId: string,
@@ -197,9 +194,8 @@ export async function refreshLeads(
 
 /**
  * Refresh every lead of the workspace; returns how many moved. Interest comes from where `from`
- * says (see `MassFrom`). The leads that move are found first, in a statement that only reads
- * (on PostgreSQL it may run on several cores), and kept in a temporary table; one statement then
- * writes them. A change of the rules is the workspace's (one activity): it enters a lead's
+ * says (see `MassFrom`). The leads that move are found first, in a statement that only reads,
+ * and kept in a temporary table; one statement then writes them. A change of the rules is the workspace's (one activity): it enters a lead's
  * history only where its class moves.
  */
 export async function refreshAll(
