@@ -9,11 +9,11 @@ import {
   PostgresQueryCompiler,
   type QueryResult,
 } from 'kysely';
-import { type StatementResult, toText } from './pglite-session.js';
+import { type Param, type StatementResult, toParam } from './pglite-session.js';
 
 /** The embedded database as the driver sees it: statements in, rows out. */
 export interface EmbeddedClient {
-  query(sql: string, params: (string | null)[]): Promise<StatementResult>;
+  query(sql: string, params: Param[]): Promise<StatementResult>;
   close(): Promise<void>;
 }
 
@@ -96,7 +96,7 @@ class PGliteConnection implements DatabaseConnection {
   }
 
   async executeQuery<R>(compiled: CompiledQuery): Promise<QueryResult<R>> {
-    const result = await this.#client.query(compiled.sql, compiled.parameters.map(toText));
+    const result = await this.#client.query(compiled.sql, compiled.parameters.map(toParam));
     const rows = result.rows as R[];
     return result.affected === undefined ? { rows } : { rows, numAffectedRows: result.affected };
   }

@@ -1,5 +1,6 @@
 import { mkdirSync } from 'node:fs';
-import { PGlite, protocol } from '@electric-sql/pglite';
+import { Worker } from 'node:worker_threads';
+import { protocol, types } from '@electric-sql/pglite';
 
 const INT8 = 20;
 const NUMERIC = 1700;
@@ -9,6 +10,9 @@ const DATE = 1082;
 const PREPARED_LIMIT = 256;
 /** Statement texts longer than this (bulk inserts with many rows) are never prepared. */
 const PREPARED_MAX_SQL = 8_000;
+
+/** Reads one column's text into its JavaScript value. */
+type Parse = (text: string, type?: number) => unknown;
 
 /** What one statement returns. */
 export interface StatementResult {
@@ -22,10 +26,12 @@ export interface StatementResult {
  * Execute and Sync go in as one message, where PGlite's own `query()` makes five calls into the
  * database and plans the statement every time. A statement seen a second time is prepared under
  * a name and afterwards only bound and executed (about 2x faster than `query()` for short
- * statements). Parameters arrive in text form (`toText`), their types left to the server.
+ * statements). Parameters arrive in text form (`toText`), their types left to the server, or as
+ * bytes in the binary format (`toParam`).
  */
 export class PGliteSession {
-  readonly #pg: PGlite;
+  readonly #engine: Engine;
+  readonly #parsers: Record<number, Parse>;
   /** Statement text to its prepared name, in least-recently-used order. */
   readonly #prepared = new Map<string, string>();
   /** Statement texts seen once, not yet prepared (bounded). */
@@ -34,29 +40,31 @@ export class PGliteSession {
   #closing: string[] = [];
   #nextName = 0;
 
-  private constructor(pg: PGlite) {
-    this.#pg = pg;
+  private constructor(engine: Engine, parsers: Record<number, Parse>) {
+    this.#engine = engine;
+    this.#parsers = parsers;
   }
 
-  /** Open (creating if needed) the database in `dataDir`; `memory://` keeps it in memory. */
+  /**
+   * Open (creating if needed) the database in `dataDir`; `memory://` keeps it in memory. PGlite
+   * runs in a thread of its own (`pglite-worker.mjs`): while it executes a statement, this thread
+   * goes on reading requests or files and building the next statement.
+   */
   static async open(dataDir: string): Promise<PGliteSession> {
     if (!dataDir.startsWith('memory://')) mkdirSync(dataDir, { recursive: true });
+    const { engine, arrays } = await Engine.start(dataDir);
     // Both drivers return the same JavaScript types: counts as numbers, money as strings (exact),
     // calendar dates as 'YYYY-MM-DD' strings (no time-zone shift), timestamps as Dates.
-    const pg = await PGlite.create(dataDir, {
-      parsers: { [INT8]: (v: string) => Number(v), [NUMERIC]: (v: string) => v, [DATE]: (v: string) => v },
-      // PGlite touches all of its shared buffers when it starts, and its memory never shrinks.
-      // 64 MB instead of 128 MB: a million-row import peaked at 488 MB instead of 563 MB and took
-      // 96.0 s against 98.3 s; rescoring a million leads took 15.4 s against 17.4 s.
-      startParams: [...PGlite.defaultStartParams, '-c', 'shared_buffers=64MB'],
-    });
-    // Analytics queries group large sets; the default work_mem spills to disk early. Rescoring
-    // keeps the leads that move in a temporary table (about 100 bytes a lead).
-    await pg.exec('SET work_mem = "64MB"; SET temp_buffers = "64MB"');
-    return new PGliteSession(pg);
+    const parsers: Record<number, Parse> = {};
+    for (const [key, parse] of Object.entries(types.parsers)) if (/^\d+$/.test(key)) parsers[Number(key)] = parse;
+    Object.assign(parsers, { [INT8]: (v: string) => Number(v), [NUMERIC]: (v: string) => v, [DATE]: (v: string) => v });
+    for (const { element, array } of arrays) {
+      parsers[array] = (v: string) => types.arrayParser(v, parsers[element] as Parse, array);
+    }
+    return new PGliteSession(engine, parsers);
   }
 
-  async query(text: string, params: readonly (string | null)[]): Promise<StatementResult> {
+  async query(text: string, params: readonly Param[]): Promise<StatementResult> {
     if (params.length === 0 && SIMPLE.test(text)) return this.#read((await this.#send(wire.query(text))).result);
     const parts: Uint8Array[] = this.#closing.map((name) => wire.close({ type: 'S', name }));
     this.#closing = [];
@@ -75,7 +83,7 @@ export class PGliteSession {
       if (text.length <= PREPARED_MAX_SQL) this.#remember(text);
       parts.push(wire.parse({ name: '', text }));
     }
-    parts.push(wire.bind({ statement: name ?? '', values: params as (string | null)[] }), wire.describe({ type: 'P' }), wire.execute({}), wire.sync());
+    parts.push(wire.bind({ statement: name ?? '', values: params as Param[] }), wire.describe({ type: 'P' }), wire.execute({}), wire.sync());
     const { result, parsed } = await this.#send(concat(parts));
     // A failed Parse leaves no statement behind; a later failure (Bind, Execute) does.
     if (parsing && name !== undefined && parsed) this.#keep(text, name);
@@ -83,19 +91,16 @@ export class PGliteSession {
   }
 
   async close(): Promise<void> {
-    if (!this.#pg.closed) await this.#pg.close();
+    await this.#engine.close();
   }
 
   async #send(message: Uint8Array): Promise<{ result: Response; parsed: boolean }> {
-    // The raw stream, because execProtocolRaw also runs PGlite's own reader over every reply.
-    const chunks: Uint8Array[] = [];
-    await this.#pg.execProtocolRawStream(message, { onRawData: (chunk: Uint8Array) => chunks.push(chunk.slice()) });
-    return readResponse(chunks.length === 1 ? (chunks[0] as Uint8Array) : concat(chunks));
+    return readResponse(await this.#engine.exec(message));
   }
 
   #read(response: Response): StatementResult {
     if (response.error) throw response.error;
-    const parsers = (this.#pg as unknown as { parsers: Record<number, (text: string, type: number) => unknown> }).parsers;
+    const parsers = this.#parsers;
     const { fields, values } = response;
     const width = fields.length;
     const rows: Record<string, unknown>[] = [];
@@ -127,6 +132,84 @@ export class PGliteSession {
       this.#prepared.delete(oldest);
       this.#closing.push(oldName);
     }
+  }
+}
+
+/**
+ * PGlite in its own thread. Messages go in one at a time and in order (the session's callers
+ * already hold the one connection in turn); the thread keeps the process alive only while a
+ * message is out, as PGlite in this thread did.
+ */
+class Engine {
+  readonly #worker: Worker;
+  readonly #waiting = new Map<number, { resolve: (reply: Uint8Array) => void; reject: (error: Error) => void }>();
+  #nextId = 0;
+  #stopped: Error | undefined;
+
+  private constructor(worker: Worker) {
+    this.#worker = worker;
+    worker.on('message', (m: { id: number; reply?: Uint8Array; error?: string }) => {
+      const waiting = this.#waiting.get(m.id);
+      if (!waiting) return;
+      this.#waiting.delete(m.id);
+      if (this.#waiting.size === 0) worker.unref();
+      if (m.error !== undefined) waiting.reject(new Error(`the embedded database failed: ${m.error}`));
+      else waiting.resolve(m.reply ?? new Uint8Array(0));
+    });
+    const stop = (error: Error) => {
+      this.#stopped ??= error;
+      for (const w of this.#waiting.values()) w.reject(this.#stopped);
+      this.#waiting.clear();
+    };
+    worker.on('error', (error) => stop(new Error(`the embedded database stopped: ${error.message}`)));
+    worker.on('exit', () => stop(new Error('the embedded database is closed')));
+  }
+
+  static async start(dataDir: string): Promise<{ engine: Engine; arrays: { element: number; array: number }[] }> {
+    const worker = new Worker(new URL('./pglite-worker.mjs', import.meta.url), {
+      workerData: {
+        dataDir,
+        // PGlite touches all of its shared buffers when it starts, and its memory never shrinks.
+        // 64 MB instead of 128 MB: a million-row import peaked at 488 MB instead of 563 MB and took
+        // 96.0 s against 98.3 s; rescoring a million leads took 15.4 s against 17.4 s.
+        startParams: ['-c', 'shared_buffers=64MB', ...(process.env.XP ? process.env.XP.split(' ') : [])],
+        // Analytics queries group large sets; the default work_mem spills to disk early. Rescoring
+        // keeps the leads that move in a temporary table (about 100 bytes a lead).
+        setup: 'SET work_mem = "64MB"; SET temp_buffers = "64MB"',
+      },
+      // The worker is plain JavaScript; no TypeScript loader is needed in it.
+      execArgv: [],
+    });
+    const ready = await new Promise<{ ready: boolean; error?: string; arrays?: { element: number; array: number }[] }>((resolve, reject) => {
+      worker.once('message', resolve);
+      worker.once('error', reject);
+    });
+    if (!ready.ready) {
+      await worker.terminate();
+      throw new Error(`the embedded database could not open ${dataDir}: ${ready.error}`);
+    }
+    worker.unref();
+    return { engine: new Engine(worker), arrays: ready.arrays ?? [] };
+  }
+
+  exec(message: Uint8Array): Promise<Uint8Array> {
+    return this.#post({ message });
+  }
+
+  async close(): Promise<void> {
+    if (this.#stopped) return;
+    await this.#post({ close: true });
+    await this.#worker.terminate();
+  }
+
+  #post(body: { message?: Uint8Array; close?: boolean }): Promise<Uint8Array> {
+    if (this.#stopped) return Promise.reject(this.#stopped);
+    const id = ++this.#nextId;
+    return new Promise((resolve, reject) => {
+      this.#waiting.set(id, { resolve, reject });
+      this.#worker.ref();
+      this.#worker.postMessage({ id, ...body });
+    });
   }
 }
 
@@ -241,6 +324,17 @@ function concat(parts: Uint8Array[]): Uint8Array {
     at += p.length;
   }
   return out;
+}
+
+/** A parameter as the session sends it: text, bytes in the binary format, or NULL. */
+export type Param = string | Uint8Array | null;
+
+/**
+ * A statement's parameter as node-postgres sends it, so both databases see the same values:
+ * bytes go in the binary format as they are (bytea, or a `binaryArray`); anything else in text.
+ */
+export function toParam(value: unknown): Param {
+  return value instanceof Uint8Array ? value : toText(value);
 }
 
 /**

@@ -1,6 +1,7 @@
 import type { Readable } from 'node:stream';
-import { type Kysely, sql } from 'kysely';
-import type { DB } from '../../db/schema.js';
+import { type Kysely, type RawBuilder, type Selectable, sql } from 'kysely';
+import { binaryArray, type ElementType } from '../../db/binary-array.js';
+import type { AccountsTable, DB } from '../../db/schema.js';
 import type { Actor } from '../../domain/access.js';
 import { type AgreementDocument, stageByKey } from '../../domain/agreement.js';
 import { classify, fitScore, type ScoringDocument } from '../../domain/scoring.js';
@@ -158,17 +159,19 @@ export async function runImport(
         }
         batch.push(row);
         if (batch.length >= BATCH) {
-          // The file is read on while the database writes the batch before; batches are written in order.
+          // The file is read on, and the next batch checked, while the database writes the batch
+          // before; batches are written in order.
+          const write = writer.prepare(batch);
           await writing;
           if (writing) await onProgress?.(counts);
-          writing = writer.write(batch);
+          writing = write();
           writing.catch(() => {});
           batch = [];
         }
       }
     }
     await writing;
-    if (batch.length) await writer.write(batch);
+    if (batch.length) await writer.prepare(batch)();
   } catch (error) {
     // Nothing is left writing once the import has ended, however it ended.
     await writing?.catch(() => {});
@@ -187,6 +190,8 @@ export async function runImport(
   if (!opts.dryRun && counts.inserted + counts.updated > 0) {
     await recordActivity(deps.db, actor, { kind: 'import.completed', at: deps.clock.now(), data: { entity: opts.entity, format: opts.format, ...counts } });
   }
+  // A batch is checked while the one before is written, so problems found in writing may come later.
+  problems.sort((a, b) => a.row - b.row);
   return { ...counts, dryRun: opts.dryRun, problems, problemCount, notes: [...notes], seconds: (performance.now() - started) / 1000 };
 }
 
@@ -221,29 +226,63 @@ function handoffNote(agreement: AgreementDocument): string {
   return `Marketing-qualified rows were imported in ${name}: an import does not hand leads off; hand them to sales when ready`;
 }
 
-const LEAD_COLUMNS = [
-  'id',
-  'email',
-  'first_name',
-  'last_name',
-  'title',
-  'phone',
-  'company',
-  'country',
-  'source',
-  'persona',
-  'status',
-  'stage',
-  'properties',
-  'account_id',
-  'created_at',
-  'fit_score',
-  'score_class',
-] as const;
+/** The columns a batch of leads is sent in, each as one binary array of its type. */
+const LEAD_COLUMNS = {
+  id: 'uuid',
+  email: 'text',
+  first_name: 'text',
+  last_name: 'text',
+  title: 'text',
+  phone: 'text',
+  company: 'text',
+  country: 'text',
+  source: 'text',
+  persona: 'text',
+  status: 'text',
+  stage: 'text',
+  properties: 'jsonb',
+  account_id: 'uuid',
+  account_domain: 'text',
+  created_at: 'timestamptz',
+  fit_score: 'int4',
+  score_class: 'text',
+} as const satisfies Record<string, ElementType>;
+type LeadColumn = keyof typeof LEAD_COLUMNS;
 
-/** One empty array per column, to be filled row by row and sent to `unnest`. */
-function columns<K extends string>(keys: readonly K[]): Record<K, unknown[]> {
-  return Object.fromEntries(keys.map((k) => [k, []])) as unknown as Record<K, unknown[]>;
+/** An account as fit rules read it. */
+type KnownAccount = Pick<Selectable<AccountsTable>, 'id' | 'domain' | 'industry' | 'employees' | 'country' | 'region' | 'name' | 'properties'>;
+
+/** Domains whose account (or the lack of one) an import remembers; past this it starts afresh. */
+const ACCOUNTS_REMEMBERED = 50_000;
+
+/**
+ * A batch's leads as the rows of `l`, from one binary array per column: PostgreSQL reads arrays
+ * of text at about twice the speed of JSON records, and binary arrays faster still.
+ */
+function leadRowsSql(c: Record<LeadColumn, Buffer>) {
+  return sql`l AS (
+    SELECT * FROM unnest(${c.id}::uuid[], ${c.email}::text[], ${c.first_name}::text[], ${c.last_name}::text[], ${c.title}::text[],
+      ${c.phone}::text[], ${c.company}::text[], ${c.country}::text[], ${c.source}::text[], ${c.persona}::text[], ${c.status}::text[],
+      ${c.stage}::text[], ${c.properties}::jsonb[], ${c.account_id}::uuid[], ${c.account_domain}::text[], ${c.created_at}::timestamptz[],
+      ${c.fit_score}::integer[], ${c.score_class}::text[])
+      AS l(id, email, first_name, last_name, title, phone, company, country, source, persona, status, stage, properties, account_id, account_domain,
+      created_at, fit_score, score_class)
+  )`;
+}
+
+/** A row's account: the one already known, or the one its domain names if the import had not met that domain. */
+function accountOf(ws: string) {
+  return sql`CASE WHEN l.account_domain IS NULL THEN l.account_id
+    ELSE (SELECT a.id FROM accounts a WHERE a.workspace_id = ${ws}::uuid AND lower(a.domain) = l.account_domain) END`;
+}
+
+/** What a row of the file changes on a lead that has its email: empty cells keep what the lead has; the stage moves only through the funnel. */
+function updatedFields(from: RawBuilder<unknown>, now: Date) {
+  return sql`first_name = coalesce(${from}.first_name, leads.first_name), last_name = coalesce(${from}.last_name, leads.last_name),
+    title = coalesce(${from}.title, leads.title), phone = coalesce(${from}.phone, leads.phone), company = coalesce(${from}.company, leads.company),
+    country = coalesce(${from}.country, leads.country), source = coalesce(leads.source, ${from}.source),
+    persona = coalesce(${from}.persona, leads.persona), status = coalesce(${from}.status, leads.status),
+    properties = leads.properties || coalesce(${from}.properties, '{}'), version = leads.version + 1, updated_at = ${now}::timestamptz`;
 }
 
 /** Checks rows and writes them a batch at a time, set-based. */
@@ -260,10 +299,18 @@ class BatchWriter {
     private readonly seen: Map<string, number>,
   ) {}
 
-  async write(rows: Row[]): Promise<void> {
-    if (this.opts.entity === 'leads') await this.leads(rows);
-    else if (this.opts.entity === 'accounts') await this.accounts(rows);
-    else await this.deals(rows);
+  /** Accounts by lower-case domain (null: the workspace has none), as this import has met them. */
+  private readonly knownAccounts = new Map<string, KnownAccount | null>();
+
+  /**
+   * Check a batch and build what writing it takes, at once; the returned function writes it. The
+   * import prepares each batch while the database still writes the one before (the embedded
+   * database works in a thread of its own), and writes batches in order.
+   */
+  prepare(rows: Row[]): () => Promise<void> {
+    if (this.opts.entity === 'leads') return this.leads(rows);
+    if (this.opts.entity === 'accounts') return () => this.accounts(rows);
+    return () => this.deals(rows);
   }
 
   private fail(row: Row, column: string | null, message: string): null {
@@ -339,8 +386,7 @@ class BatchWriter {
     return this.fail(row, 'status', `"${raw}" is not a lead status (${this.agreement.leadStatuses.map((s) => s.key).join(', ')})`) ?? undefined;
   }
 
-  private async leads(rows: Row[]): Promise<void> {
-    const ws = this.actor.workspaceId;
+  private leads(rows: Row[]): () => Promise<void> {
     const now = this.deps.clock.now();
     const entry = this.agreement.stages.find((s) => s.role === 'entry')?.key ?? 'subscriber';
     const ready = new Map<string, Record<string, unknown>>();
@@ -404,104 +450,159 @@ class BatchWriter {
         repeat: earlier ? earlier.repeat : dup === 'repeat',
       });
     }
-    if (ready.size === 0) return;
+    if (ready.size === 0) return async () => {};
     const all = [...ready.values()];
-    if (this.opts.dryRun) return this.countLeadsDryRun(all);
-    await this.deps.db.transaction().execute(async (trx) => {
-      // Fit is scored here in JavaScript (the same rules as the SQL), with the batch's accounts read
-      // once: cheaper than evaluating every rule in SQL per row on the way in. A row that turns out
-      // to update an existing lead is rescored in SQL below, from what the lead has after the update.
-      const domains = [...new Set(all.map((r) => r.account_domain as string | null).filter((d): d is string => Boolean(d)))];
-      const accounts = new Map(
-        domains.length
-          ? (
-              await trx
-                .selectFrom('accounts')
-                .select(['id', 'domain', 'industry', 'employees', 'country', 'region', 'name', 'properties'])
-                .where('workspace_id', '=', ws)
-                .where(sql`lower(domain)`, 'in', domains)
-                .execute()
-            ).map((a) => [(a.domain ?? '').toLowerCase(), a])
-          : [],
-      );
-      const proposed = new Map<string, Record<string, unknown>>();
-      const c = columns(LEAD_COLUMNS);
-      for (const r of all) {
-        const account = accounts.get(r.account_domain as string);
-        const fit = fitScore(this.scoring, {
-          lead: {
-            title: r.title as string | null,
-            country: r.country as string | null,
-            persona: r.persona as string | null,
-            source: r.source as string | null,
-            company: r.company as string | null,
-            email: r.email as string,
-            status: r.status as string | null,
-            properties: r.properties as Record<string, unknown>,
-          },
-          account: account ? { ...account, properties: account.properties ?? {} } : null,
-        }).score;
-        proposed.set(r.email as string, r);
-        const computed = {
-          properties: JSON.stringify(r.properties),
-          account_id: account?.id ?? null,
-          fit_score: fit,
-          score_class: classify(fit, 0, this.scoring.thresholds),
-        };
-        const values: Record<string, unknown> = { ...r, ...computed };
-        for (const k of LEAD_COLUMNS) c[k].push(values[k] ?? null);
+    if (this.opts.dryRun) return () => this.countLeadsDryRun(all);
+    // Fit is scored here in JavaScript (the same rules as the SQL), before the batch goes to the
+    // database: cheaper than evaluating every rule in SQL per row on the way in. A row whose
+    // account this import has not met yet is scored without one; the statement finds its account,
+    // and a lead that has one is rescored in SQL, as is a row that updates an existing lead.
+    const c = Object.fromEntries(Object.keys(LEAD_COLUMNS).map((k) => [k, [] as unknown[]])) as Record<LeadColumn, unknown[]>;
+    const unsure = new Set<string>();
+    for (const r of all) {
+      const domain = r.account_domain as string | null;
+      const account = domain ? this.knownAccounts.get(domain) : null;
+      if (domain && account === undefined) unsure.add(domain);
+      const fit = fitScore(this.scoring, {
+        lead: {
+          title: r.title as string | null,
+          country: r.country as string | null,
+          persona: r.persona as string | null,
+          source: r.source as string | null,
+          company: r.company as string | null,
+          email: r.email as string,
+          status: r.status as string | null,
+          properties: r.properties as Record<string, unknown>,
+        },
+        account: account ? { ...account, properties: account.properties ?? {} } : null,
+      }).score;
+      const computed = {
+        properties: JSON.stringify(r.properties),
+        account_id: account?.id ?? null,
+        account_domain: account === undefined ? domain : null,
+        fit_score: fit,
+        score_class: classify(fit, 0, this.scoring.thresholds),
+      };
+      const values: Record<string, unknown> = { ...r, ...computed };
+      for (const k of Object.keys(LEAD_COLUMNS) as LeadColumn[]) c[k].push(values[k] ?? null);
+    }
+    const binary = Object.fromEntries(Object.entries(LEAD_COLUMNS).map(([k, type]) => [k, binaryArray(type, c[k as LeadColumn])])) as Record<
+      LeadColumn,
+      Buffer
+    >;
+    return () => this.writeLeads(all, binary, unsure);
+  }
+
+  /**
+   * Write a prepared batch of leads in one transaction. New emails are inserted and existing ones
+   * updated (under the update policy) by one statement that first looks the emails up, which
+   * costs far less than `ON CONFLICT` (a speculative insertion into the email index for every
+   * row). Should another writer add one of the emails in between, the batch is written again
+   * with `ON CONFLICT`.
+   */
+  private async writeLeads(all: Record<string, unknown>[], c: Record<LeadColumn, Buffer>, unsure: Set<string>): Promise<void> {
+    const ws = this.actor.workspaceId;
+    const now = this.deps.clock.now();
+    const byId = new Map(all.map((r) => [r.id as string, r]));
+    let outcome: { inserted: number; updated: number; left: Record<string, unknown>[] } | undefined;
+    for (const guarded of [false, true]) {
+      try {
+        outcome = await this.deps.db.transaction().execute(async (trx) => {
+          const written = await sql<{ id: string; email: string | null; account_id: string | null }>`
+            WITH ${leadRowsSql(c)}, ${guarded ? this.upsertLeadsSql(ws, now) : this.insertOrUpdateLeadsSql(ws, now)}, scored AS (
+              -- The new leads' scores.
+              INSERT INTO lead_scores (workspace_id, lead_id, fit_score, interest_score, interest_mass, score_class, scored_at)
+              SELECT ${ws}::uuid, l.id, l.fit_score, 0, 0, l.score_class, ${now}::timestamptz FROM inserted JOIN l ON l.id = inserted.id
+            )
+            SELECT id, NULL AS email, account_id FROM inserted UNION ALL SELECT id, email, NULL FROM updated`.execute(trx);
+          const left = new Map(all.map((r) => [r.email as string, r]));
+          const rescore: string[] = [];
+          let inserted = 0;
+          for (const w of written.rows) {
+            const proposed = byId.get(w.id);
+            if (proposed) {
+              inserted += 1;
+              left.delete(proposed.email as string);
+              // Scored without an account that the statement then found.
+              if (w.account_id && proposed.account_domain) rescore.push(w.id);
+            } else {
+              left.delete(w.email as string);
+              rescore.push(w.id);
+            }
+          }
+          await refreshLeads(trx, ws, this.scoring, rescore, now, 'import');
+          if (unsure.size) await this.learnAccounts(trx, [...unsure]);
+          return { inserted, updated: written.rows.length - inserted, left: [...left.values()] };
+        });
+        break;
+      } catch (error) {
+        if (!guarded && (error as { code?: string; constraint?: string }).constraint === 'leads_email') continue;
+        throw error;
       }
-      // One statement per batch inserts the new emails and, under the update policy, updates the
-      // leads that already have theirs (empty cells keep what the lead has; the stage moves only
-      // through the funnel). A returned id that is not the one proposed is an existing lead.
-      const onConflict =
-        this.opts.duplicates === 'update'
-          ? sql`DO UPDATE SET
-            first_name = coalesce(excluded.first_name, leads.first_name), last_name = coalesce(excluded.last_name, leads.last_name),
-            title = coalesce(excluded.title, leads.title), phone = coalesce(excluded.phone, leads.phone), company = coalesce(excluded.company, leads.company),
-            country = coalesce(excluded.country, leads.country), source = coalesce(leads.source, excluded.source),
-            persona = coalesce(excluded.persona, leads.persona), status = coalesce(excluded.status, leads.status),
-            properties = leads.properties || excluded.properties, account_id = coalesce(leads.account_id, excluded.account_id),
-            version = leads.version + 1, updated_at = excluded.updated_at`
-          : sql`DO NOTHING`;
-      const written = await sql<{ id: string; email: string }>`
-        WITH l AS (
-          -- Columns as arrays: PostgreSQL reads arrays of text at about twice the speed of JSON records.
-          SELECT * FROM unnest(${c.id}::uuid[], ${c.email}::text[], ${c.first_name}::text[], ${c.last_name}::text[], ${c.title}::text[],
-            ${c.phone}::text[], ${c.company}::text[], ${c.country}::text[], ${c.source}::text[], ${c.persona}::text[], ${c.status}::text[],
-            ${c.stage}::text[], ${c.properties}::jsonb[], ${c.account_id}::uuid[], ${c.created_at}::timestamptz[], ${c.fit_score}::integer[],
-            ${c.score_class}::text[])
-            AS l(id, email, first_name, last_name, title, phone, company, country, source, persona, status, stage, properties, account_id, created_at,
-            fit_score, score_class)
-        ), written AS (
-          INSERT INTO leads (workspace_id, id, email, first_name, last_name, title, phone, company, country, source, persona, status, properties,
-            account_id, stage, owner_id, stage_changed_at, created_at, updated_at)
-          SELECT ${ws}::uuid, l.id, l.email, l.first_name, l.last_name, l.title, l.phone, l.company, l.country, l.source, l.persona, l.status,
-            coalesce(l.properties, '{}'), l.account_id, l.stage, NULL, ${now}::timestamptz, l.created_at, ${now}::timestamptz
-          FROM l
-          ON CONFLICT (workspace_id, lower(email)) ${onConflict}
-          RETURNING id, lower(email) AS email
-        ), scored AS (
-          -- The new leads' scores (a returned id that is the proposed one is a new lead).
-          INSERT INTO lead_scores (workspace_id, lead_id, fit_score, interest_score, interest_mass, score_class, scored_at)
-          SELECT ${ws}::uuid, l.id, l.fit_score, 0, 0, l.score_class, ${now}::timestamptz FROM written JOIN l ON l.id = written.id
-        )
-        SELECT id, email FROM written`.execute(trx);
-      const updatedIds: string[] = [];
-      for (const w of written.rows) {
-        const r = proposed.get(w.email);
-        proposed.delete(w.email);
-        if (r?.id === w.id) this.counts.inserted += 1;
-        else updatedIds.push(w.id);
-      }
-      this.counts.updated += updatedIds.length;
-      // What was neither inserted nor updated met a lead that already has its email.
-      if (this.opts.duplicates === 'fail') {
-        for (const r of proposed.values())
-          this.fail({ n: r.row as number, line: r.line as number, values: {}, properties: {} }, 'email', `a lead with ${r.email} already exists`);
-      } else this.counts.skipped += proposed.size;
-      await refreshLeads(trx, ws, this.scoring, updatedIds, now, 'import');
-    });
+    }
+    if (!outcome) return;
+    this.counts.inserted += outcome.inserted;
+    this.counts.updated += outcome.updated;
+    // What was neither inserted nor updated met a lead that already has its email.
+    if (this.opts.duplicates === 'fail') {
+      for (const r of outcome.left)
+        this.fail({ n: r.row as number, line: r.line as number, values: {}, properties: {} }, 'email', `a lead with ${r.email} already exists`);
+    } else this.counts.skipped += outcome.left.length;
+  }
+
+  /** New emails inserted, existing ones updated under the update policy: `inserted` and `updated`. */
+  private insertOrUpdateLeadsSql(ws: string, now: Date) {
+    return sql`inserted AS (
+        INSERT INTO leads (workspace_id, id, email, first_name, last_name, title, phone, company, country, source, persona, status, properties,
+          account_id, stage, owner_id, stage_changed_at, created_at, updated_at)
+        SELECT ${ws}::uuid, l.id, l.email, l.first_name, l.last_name, l.title, l.phone, l.company, l.country, l.source, l.persona, l.status,
+          coalesce(l.properties, '{}'), ${accountOf(ws)}, l.stage, NULL, ${now}::timestamptz, l.created_at, ${now}::timestamptz
+        FROM l WHERE NOT EXISTS (SELECT 1 FROM leads x WHERE x.workspace_id = ${ws}::uuid AND lower(x.email) = l.email)
+        RETURNING id, account_id
+      ), updated AS (
+        ${
+          this.opts.duplicates === 'update'
+            ? sql`UPDATE leads SET ${updatedFields(sql`l`, now)}, account_id = coalesce(leads.account_id, ${accountOf(ws)})
+              FROM l WHERE leads.workspace_id = ${ws}::uuid AND lower(leads.email) = l.email
+              RETURNING leads.id, lower(leads.email) AS email`
+            : sql`SELECT NULL::uuid AS id, NULL::text AS email WHERE false`
+        }
+      )`;
+  }
+
+  /** The same as `insertOrUpdateLeadsSql`, safe against another writer adding the same emails. */
+  private upsertLeadsSql(ws: string, now: Date) {
+    return sql`written AS (
+        INSERT INTO leads (workspace_id, id, email, first_name, last_name, title, phone, company, country, source, persona, status, properties,
+          account_id, stage, owner_id, stage_changed_at, created_at, updated_at)
+        SELECT ${ws}::uuid, l.id, l.email, l.first_name, l.last_name, l.title, l.phone, l.company, l.country, l.source, l.persona, l.status,
+          coalesce(l.properties, '{}'), ${accountOf(ws)}, l.stage, NULL, ${now}::timestamptz, l.created_at, ${now}::timestamptz
+        FROM l
+        ON CONFLICT (workspace_id, lower(email)) ${
+          this.opts.duplicates === 'update'
+            ? sql`DO UPDATE SET ${updatedFields(sql`excluded`, now)}, account_id = coalesce(leads.account_id, excluded.account_id)`
+            : sql`DO NOTHING`
+        }
+        RETURNING id, lower(email) AS email, account_id
+      ), inserted AS (
+        SELECT written.id, written.account_id FROM written JOIN l ON l.id = written.id
+      ), updated AS (
+        SELECT written.id, written.email FROM written WHERE NOT EXISTS (SELECT 1 FROM l WHERE l.id = written.id)
+      )`;
+  }
+
+  /** Remember the accounts of domains this import had not met (those without one as null). */
+  private async learnAccounts(trx: Kysely<DB>, domains: string[]): Promise<void> {
+    const found = await trx
+      .selectFrom('accounts')
+      .select(['id', 'domain', 'industry', 'employees', 'country', 'region', 'name', 'properties'])
+      .where('workspace_id', '=', this.actor.workspaceId)
+      .where(sql`lower(domain)`, 'in', domains)
+      .execute();
+    // A file of a million different companies must not hold them all.
+    if (this.knownAccounts.size + domains.length > ACCOUNTS_REMEMBERED) this.knownAccounts.clear();
+    for (const d of domains) this.knownAccounts.set(d, null);
+    for (const a of found) this.knownAccounts.set((a.domain ?? '').toLowerCase(), a);
   }
 
   /** What a real run would do with a batch, from which emails the workspace already has. */
