@@ -187,6 +187,36 @@ describe('importing leads', () => {
     ctx.clock.advance(1);
   });
 
+  it("links every lead to its domain's account and scores the account, in batches before and after the import has met it", async () => {
+    // The first batches are prepared before the import has looked the domain up; later ones use what it learned.
+    const account = await upload('entity=accounts', 'domain,name,employees\nacme-batches.example,Acme,1000\n');
+    expect(account.body).toMatchObject({ inserted: 1, failed: 0 });
+    const rows = Array.from({ length: 6_100 }, (_, i) => `p${i}@${i % 2 ? 'acme-batches' : 'nobody-batches'}.example`);
+    const res = await upload('entity=leads', `email\n${rows.join('\n')}\n`);
+    expect(res.body).toMatchObject({ inserted: 6_100, failed: 0 });
+    const byDomain = await ctx.database.db
+      .selectFrom('leads')
+      .innerJoin('lead_scores as s', (j) => j.onRef('s.workspace_id', '=', 'leads.workspace_id').onRef('s.lead_id', '=', 'leads.id'))
+      .select((eb) => [
+        eb.fn<string>('split_part', ['leads.email', eb.val('@'), eb.val(2)]).as('domain'),
+        eb.fn.countAll<number>().as('leads'),
+        eb.fn.count<number>('leads.account_id').as('linked'),
+        eb.fn.min<number>('s.fit_score').as('least'),
+        eb.fn.max<number>('s.fit_score').as('most'),
+      ])
+      .where('leads.workspace_id', '=', ctx.workspace.id)
+      .where('leads.email', 'like', '%-batches.example')
+      .groupBy('domain')
+      .orderBy('domain')
+      .execute();
+    // 1,000 employees is mid-market: 25 points from the account, none from the lead.
+    expect(byDomain).toEqual([
+      { domain: 'acme-batches.example', leads: 3_050, linked: 3_050, least: 25, most: 25 },
+      { domain: 'nobody-batches.example', leads: 3_050, linked: 0, least: 0, most: 0 },
+    ]);
+    ctx.clock.advance(1);
+  });
+
   it('takes any CSV with a column mapping, and refuses a mapping to a field that does not exist', async () => {
     const mapping = encodeURIComponent(JSON.stringify({ 'E-mail': 'email', Position: 'title', Tier: 'properties.tier' }));
     const res = await upload(`entity=leads&mapping=${mapping}`, 'E-mail,Position,Tier\nmapped@any.example,Buyer,gold\n');

@@ -40,6 +40,7 @@ try {
     queue = queue.then(async () => {
       try {
         if (m.close) {
+          if (process.env.XW) console.error('worker heap', JSON.stringify(Object.fromEntries(Object.entries(process.memoryUsage()).map(([k, v]) => [k, Math.round(v / 2 ** 20)]))), 'wasm MB', Math.round(pg.mod?.HEAP8?.length / 2 ** 20));
           if (process.env.XW) console.error('worker busy ms', Math.round(globalThis.BUSY), 'msgs', globalThis.NMSG, Object.entries(globalThis.BYK).map(([k, v]) => `${k}: ${Math.round(v)}`).join('\n'));
           await pg.close();
           port.postMessage({ id: m.id });

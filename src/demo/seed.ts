@@ -1,4 +1,4 @@
-import { type Insertable, type Kysely, sql } from 'kysely';
+import type { Insertable, Kysely } from 'kysely';
 import type { AgreementsTable, DB, UsersTable } from '../db/schema.js';
 import type { AgreementDocument } from '../domain/agreement.js';
 import { DEFAULT_SCORING } from '../domain/scoring.js';

@@ -276,6 +276,14 @@ function accountOf(ws: string) {
     ELSE (SELECT a.id FROM accounts a WHERE a.workspace_id = ${ws}::uuid AND lower(a.domain) = l.account_domain) END`;
 }
 
+/** A batch of leads ready to write: its columns, and what is needed of each row afterwards. */
+interface LeadBatch {
+  columns: Record<LeadColumn, Buffer>;
+  rows: { id: string; email: string; n: number; line: number; unsure: boolean }[];
+  /** Domains this import had not met before the batch. */
+  unsure: Set<string>;
+}
+
 /** What a row of the file changes on a lead that has its email: empty cells keep what the lead has; the stage moves only through the funnel. */
 function updatedFields(from: RawBuilder<unknown>, now: Date) {
   return sql`first_name = coalesce(${from}.first_name, leads.first_name), last_name = coalesce(${from}.last_name, leads.last_name),
@@ -458,11 +466,12 @@ class BatchWriter {
     // account this import has not met yet is scored without one; the statement finds its account,
     // and a lead that has one is rescored in SQL, as is a row that updates an existing lead.
     const c = Object.fromEntries(Object.keys(LEAD_COLUMNS).map((k) => [k, [] as unknown[]])) as Record<LeadColumn, unknown[]>;
-    const unsure = new Set<string>();
+    // What writing needs of each row afterwards; the rows themselves are let go.
+    const batch: LeadBatch = { rows: [], unsure: new Set(), columns: {} as Record<LeadColumn, Buffer> };
     for (const r of all) {
       const domain = r.account_domain as string | null;
       const account = domain ? this.knownAccounts.get(domain) : null;
-      if (domain && account === undefined) unsure.add(domain);
+      if (domain && account === undefined) batch.unsure.add(domain);
       const fit = fitScore(this.scoring, {
         lead: {
           title: r.title as string | null,
@@ -476,119 +485,66 @@ class BatchWriter {
         },
         account: account ? { ...account, properties: account.properties ?? {} } : null,
       }).score;
-      const computed = {
-        properties: JSON.stringify(r.properties),
-        account_id: account?.id ?? null,
-        account_domain: account === undefined ? domain : null,
-        fit_score: fit,
-        score_class: classify(fit, 0, this.scoring.thresholds),
-      };
-      const values: Record<string, unknown> = { ...r, ...computed };
-      for (const k of Object.keys(LEAD_COLUMNS) as LeadColumn[]) c[k].push(values[k] ?? null);
+      r.properties = JSON.stringify(r.properties);
+      r.account_id = account?.id ?? null;
+      r.account_domain = account === undefined ? domain : null;
+      r.fit_score = fit;
+      r.score_class = classify(fit, 0, this.scoring.thresholds);
+      for (const k of Object.keys(LEAD_COLUMNS) as LeadColumn[]) c[k].push(r[k] ?? null);
+      batch.rows.push({ id: r.id as string, email: r.email as string, n: r.row as number, line: r.line as number, unsure: account === undefined });
     }
-    const binary = Object.fromEntries(Object.entries(LEAD_COLUMNS).map(([k, type]) => [k, binaryArray(type, c[k as LeadColumn])])) as Record<
-      LeadColumn,
-      Buffer
-    >;
-    return () => this.writeLeads(all, binary, unsure);
+    for (const [k, type] of Object.entries(LEAD_COLUMNS)) batch.columns[k as LeadColumn] = binaryArray(type, c[k as LeadColumn]);
+    return () => this.writeLeads(batch);
   }
 
-  /**
-   * Write a prepared batch of leads in one transaction. New emails are inserted and existing ones
-   * updated (under the update policy) by one statement that first looks the emails up, which
-   * costs far less than `ON CONFLICT` (a speculative insertion into the email index for every
-   * row). Should another writer add one of the emails in between, the batch is written again
-   * with `ON CONFLICT`.
-   */
-  private async writeLeads(all: Record<string, unknown>[], c: Record<LeadColumn, Buffer>, unsure: Set<string>): Promise<void> {
+  /** Write a prepared batch of leads in one transaction: one statement, then the rescoring of leads it updated. */
+  private async writeLeads(batch: LeadBatch): Promise<void> {
     const ws = this.actor.workspaceId;
     const now = this.deps.clock.now();
-    const byId = new Map(all.map((r) => [r.id as string, r]));
-    let outcome: { inserted: number; updated: number; left: Record<string, unknown>[] } | undefined;
-    for (const guarded of [false, true]) {
-      try {
-        outcome = await this.deps.db.transaction().execute(async (trx) => {
-          const written = await sql<{ id: string; email: string | null; account_id: string | null }>`
-            WITH ${leadRowsSql(c)}, ${guarded ? this.upsertLeadsSql(ws, now) : this.insertOrUpdateLeadsSql(ws, now)}, scored AS (
-              -- The new leads' scores.
-              INSERT INTO lead_scores (workspace_id, lead_id, fit_score, interest_score, interest_mass, score_class, scored_at)
-              SELECT ${ws}::uuid, l.id, l.fit_score, 0, 0, l.score_class, ${now}::timestamptz FROM inserted JOIN l ON l.id = inserted.id
-            )
-            SELECT id, NULL AS email, account_id FROM inserted UNION ALL SELECT id, email, NULL FROM updated`.execute(trx);
-          const left = new Map(all.map((r) => [r.email as string, r]));
-          const rescore: string[] = [];
-          let inserted = 0;
-          for (const w of written.rows) {
-            const proposed = byId.get(w.id);
-            if (proposed) {
-              inserted += 1;
-              left.delete(proposed.email as string);
-              // Scored without an account that the statement then found.
-              if (w.account_id && proposed.account_domain) rescore.push(w.id);
-            } else {
-              left.delete(w.email as string);
-              rescore.push(w.id);
-            }
-          }
-          await refreshLeads(trx, ws, this.scoring, rescore, now, 'import');
-          if (unsure.size) await this.learnAccounts(trx, [...unsure]);
-          return { inserted, updated: written.rows.length - inserted, left: [...left.values()] };
-        });
-        break;
-      } catch (error) {
-        if (!guarded && (error as { code?: string; constraint?: string }).constraint === 'leads_email') continue;
-        throw error;
+    await this.deps.db.transaction().execute(async (trx) => {
+      // New emails are inserted and, under the update policy, the leads that already have theirs
+      // updated. A returned id that is not the one proposed is an existing lead.
+      const onConflict =
+        this.opts.duplicates === 'update'
+          ? sql`DO UPDATE SET ${updatedFields(sql`excluded`, now)}, account_id = coalesce(leads.account_id, excluded.account_id)`
+          : sql`DO NOTHING`;
+      const written = await sql<{ id: string; email: string; account_id: string | null }>`
+        WITH ${leadRowsSql(batch.columns)}, written AS (
+          INSERT INTO leads (workspace_id, id, email, first_name, last_name, title, phone, company, country, source, persona, status, properties,
+            account_id, stage, owner_id, stage_changed_at, created_at, updated_at)
+          SELECT ${ws}::uuid, l.id, l.email, l.first_name, l.last_name, l.title, l.phone, l.company, l.country, l.source, l.persona, l.status,
+            coalesce(l.properties, '{}'), ${accountOf(ws)}, l.stage, NULL, ${now}::timestamptz, l.created_at, ${now}::timestamptz
+          FROM l
+          ON CONFLICT (workspace_id, lower(email)) ${onConflict}
+          RETURNING id, lower(email) AS email, account_id
+        ), scored AS (
+          -- The new leads' scores (a returned id that is the proposed one is a new lead).
+          INSERT INTO lead_scores (workspace_id, lead_id, fit_score, interest_score, interest_mass, score_class, scored_at)
+          SELECT ${ws}::uuid, l.id, l.fit_score, 0, 0, l.score_class, ${now}::timestamptz FROM written JOIN l ON l.id = written.id
+        )
+        SELECT id, email, account_id FROM written`.execute(trx);
+      const byId = new Map(batch.rows.map((r) => [r.id, r]));
+      const left = new Map(batch.rows.map((r) => [r.email, r]));
+      const rescore: string[] = [];
+      for (const w of written.rows) {
+        const proposed = byId.get(w.id);
+        left.delete(w.email);
+        if (proposed) {
+          this.counts.inserted += 1;
+          // Scored without an account, which the statement then found.
+          if (proposed.unsure && w.account_id) rescore.push(w.id);
+        } else {
+          this.counts.updated += 1;
+          rescore.push(w.id);
+        }
       }
-    }
-    if (!outcome) return;
-    this.counts.inserted += outcome.inserted;
-    this.counts.updated += outcome.updated;
-    // What was neither inserted nor updated met a lead that already has its email.
-    if (this.opts.duplicates === 'fail') {
-      for (const r of outcome.left)
-        this.fail({ n: r.row as number, line: r.line as number, values: {}, properties: {} }, 'email', `a lead with ${r.email} already exists`);
-    } else this.counts.skipped += outcome.left.length;
-  }
-
-  /** New emails inserted, existing ones updated under the update policy: `inserted` and `updated`. */
-  private insertOrUpdateLeadsSql(ws: string, now: Date) {
-    return sql`inserted AS (
-        INSERT INTO leads (workspace_id, id, email, first_name, last_name, title, phone, company, country, source, persona, status, properties,
-          account_id, stage, owner_id, stage_changed_at, created_at, updated_at)
-        SELECT ${ws}::uuid, l.id, l.email, l.first_name, l.last_name, l.title, l.phone, l.company, l.country, l.source, l.persona, l.status,
-          coalesce(l.properties, '{}'), ${accountOf(ws)}, l.stage, NULL, ${now}::timestamptz, l.created_at, ${now}::timestamptz
-        FROM l WHERE NOT EXISTS (SELECT 1 FROM leads x WHERE x.workspace_id = ${ws}::uuid AND lower(x.email) = l.email)
-        RETURNING id, account_id
-      ), updated AS (
-        ${
-          this.opts.duplicates === 'update'
-            ? sql`UPDATE leads SET ${updatedFields(sql`l`, now)}, account_id = coalesce(leads.account_id, ${accountOf(ws)})
-              FROM l WHERE leads.workspace_id = ${ws}::uuid AND lower(leads.email) = l.email
-              RETURNING leads.id, lower(leads.email) AS email`
-            : sql`SELECT NULL::uuid AS id, NULL::text AS email WHERE false`
-        }
-      )`;
-  }
-
-  /** The same as `insertOrUpdateLeadsSql`, safe against another writer adding the same emails. */
-  private upsertLeadsSql(ws: string, now: Date) {
-    return sql`written AS (
-        INSERT INTO leads (workspace_id, id, email, first_name, last_name, title, phone, company, country, source, persona, status, properties,
-          account_id, stage, owner_id, stage_changed_at, created_at, updated_at)
-        SELECT ${ws}::uuid, l.id, l.email, l.first_name, l.last_name, l.title, l.phone, l.company, l.country, l.source, l.persona, l.status,
-          coalesce(l.properties, '{}'), ${accountOf(ws)}, l.stage, NULL, ${now}::timestamptz, l.created_at, ${now}::timestamptz
-        FROM l
-        ON CONFLICT (workspace_id, lower(email)) ${
-          this.opts.duplicates === 'update'
-            ? sql`DO UPDATE SET ${updatedFields(sql`excluded`, now)}, account_id = coalesce(leads.account_id, excluded.account_id)`
-            : sql`DO NOTHING`
-        }
-        RETURNING id, lower(email) AS email, account_id
-      ), inserted AS (
-        SELECT written.id, written.account_id FROM written JOIN l ON l.id = written.id
-      ), updated AS (
-        SELECT written.id, written.email FROM written WHERE NOT EXISTS (SELECT 1 FROM l WHERE l.id = written.id)
-      )`;
+      // What was neither inserted nor updated met a lead that already has its email.
+      if (this.opts.duplicates === 'fail') {
+        for (const r of left.values()) this.fail({ n: r.n, line: r.line, values: {}, properties: {} }, 'email', `a lead with ${r.email} already exists`);
+      } else this.counts.skipped += left.size;
+      await refreshLeads(trx, ws, this.scoring, rescore, now, 'import');
+      if (batch.unsure.size) await this.learnAccounts(trx, [...batch.unsure]);
+    });
   }
 
   /** Remember the accounts of domains this import had not met (those without one as null). */
