@@ -172,7 +172,7 @@ class Engine {
         // PGlite touches all of its shared buffers when it starts, and its memory never shrinks.
         // 64 MB instead of 128 MB: a million-row import peaked at 488 MB instead of 563 MB and took
         // 96.0 s against 98.3 s; rescoring a million leads took 15.4 s against 17.4 s.
-        startParams: ['-c', 'shared_buffers=64MB', ...(process.env.XP ? process.env.XP.split(' ') : [])],
+        startParams: ['-c', 'shared_buffers=64MB'],
         // Analytics queries group large sets; the default work_mem spills to disk early. Rescoring
         // keeps the leads that move in a temporary table (about 100 bytes a lead).
         setup: 'SET work_mem = "64MB"; SET temp_buffers = "64MB"',

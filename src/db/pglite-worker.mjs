@@ -40,18 +40,13 @@ try {
     queue = queue.then(async () => {
       try {
         if (m.close) {
-          if (process.env.XW) console.error('worker heap', JSON.stringify(Object.fromEntries(Object.entries(process.memoryUsage()).map(([k, v]) => [k, Math.round(v / 2 ** 20)]))), 'wasm MB', Math.round(pg.mod?.HEAP8?.length / 2 ** 20));
-          if (process.env.XW) console.error('worker busy ms', Math.round(globalThis.BUSY), 'msgs', globalThis.NMSG, Object.entries(globalThis.BYK).map(([k, v]) => `${k}: ${Math.round(v)}`).join('\n'));
           await pg.close();
           port.postMessage({ id: m.id });
           return;
         }
         /** @type {Uint8Array[]} */
         const chunks = [];
-        const t0 = performance.now();
-        const key = Buffer.from(m.message.subarray(0, 400)).toString('latin1').replace(/[^ -~]/g, ' ').replace(/\s+/g, ' ').slice(0, 60);
         await pg.execProtocolRawStream(/** @type {Uint8Array} */ (m.message), { onRawData: (c) => chunks.push(c.slice()) });
-        const dt = performance.now() - t0; globalThis.BUSY = (globalThis.BUSY ?? 0) + dt; globalThis.NMSG = (globalThis.NMSG ?? 0) + 1; globalThis.BYK ??= {}; globalThis.BYK[key] = (globalThis.BYK[key] ?? 0) + dt;
         const reply = concat(chunks);
         port.postMessage({ id: m.id, reply }, [reply.buffer]);
       } catch (error) {

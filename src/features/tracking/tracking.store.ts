@@ -1,4 +1,5 @@
-import { type Kysely, sql } from 'kysely';
+import { type Kysely, type RawBuilder, sql } from 'kysely';
+import { binaryArray, type ElementType } from '../../db/binary-array.js';
 import type { DB, Lead } from '../../db/schema.js';
 import { systemActor } from '../../domain/access.js';
 import { stageWithRole } from '../../domain/agreement.js';
@@ -38,31 +39,32 @@ export async function storeEvents(
 ): Promise<{ fresh: Set<string>; touched: Set<string>; linked: LinkedEvent[] }> {
   const unique = new Map<string, IncomingEvent>();
   for (const e of events) if (!unique.has(e.messageId)) unique.set(e.messageId, e);
-  const rows = [...unique.values()].map((e) => ({
-    id: uuidv7(now.getTime()),
-    message_id: e.messageId,
-    type: e.type,
-    name: e.name,
-    anonymous_id: e.anonymousId,
-    user_id: e.userId,
-    group_id: e.groupId,
-    at: e.at.toISOString(),
-    properties: e.properties,
-    context: e.context,
-    campaign: e.campaign,
-  }));
+  const candidates = [...unique.values()];
+  const at = now.getTime();
+  const column = (type: ElementType, pick: (e: IncomingEvent) => unknown) => binaryArray(type, candidates.map(pick));
+  // One binary array per column, so the database copies the values instead of parsing a JSON
+  // document; each id is looked up by its own index probe (a join could hash every identity).
   // An event that names a known person is scored in this transaction (see scoreAfterEvents), so it
   // is stored as scored; one that is anonymous now is scored when an identify joins it to a lead.
+  const identity = (kind: string, value: RawBuilder<unknown>, column: 'lead_id' | 'account_id') =>
+    sql`(SELECT i.${sql.ref(column)} FROM identities i WHERE i.workspace_id = ${workspaceId}::uuid AND i.kind = ${kind} AND i.value = ${value})`;
   const inserted = await sql<{ message_id: string; id: string; lead_id: string | null }>`
     INSERT INTO events (workspace_id, id, message_id, type, name, anonymous_id, user_id, group_id, lead_id, account_id, at, received_at, properties, context, campaign, scored)
-    SELECT ${workspaceId}::uuid, r.id, r.message_id, r.type, r.name, r.anonymous_id, r.user_id, r.group_id,
-           coalesce(iu.lead_id, ia.lead_id), ig.account_id, r.at, ${now}::timestamptz, coalesce(r.properties, '{}'), coalesce(r.context, '{}'), r.campaign,
-           coalesce(iu.lead_id, ia.lead_id) IS NOT NULL
-    FROM jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) AS r(id uuid, message_id text, type text, name text, anonymous_id text, user_id text,
-         group_id text, at timestamptz, properties jsonb, context jsonb, campaign jsonb)
-    LEFT JOIN identities iu ON iu.workspace_id = ${workspaceId}::uuid AND iu.kind = 'user' AND iu.value = r.user_id
-    LEFT JOIN identities ia ON ia.workspace_id = ${workspaceId}::uuid AND ia.kind = 'anonymous' AND ia.value = r.anonymous_id
-    LEFT JOIN identities ig ON ig.workspace_id = ${workspaceId}::uuid AND ig.kind = 'group' AND ig.value = r.group_id
+    SELECT ${workspaceId}::uuid, r.id, r.message_id, r.type, r.name, r.anonymous_id, r.user_id, r.group_id, r.lead_id, r.account_id, r.at, ${now}::timestamptz,
+           coalesce(r.properties, '{}'), coalesce(r.context, '{}'), r.campaign, r.lead_id IS NOT NULL
+    FROM (
+      SELECT r.*, coalesce(${identity('user', sql`r.user_id`, 'lead_id')}, ${identity('anonymous', sql`r.anonymous_id`, 'lead_id')}) AS lead_id,
+        ${identity('group', sql`r.group_id`, 'account_id')} AS account_id
+      FROM unnest(${binaryArray(
+        'uuid',
+        candidates.map(() => uuidv7(at)),
+      )}::uuid[], ${column('text', (e) => e.messageId)}::text[], ${column('text', (e) => e.type)}::text[],
+           ${column('text', (e) => e.name)}::text[], ${column('text', (e) => e.anonymousId)}::text[], ${column('text', (e) => e.userId)}::text[],
+           ${column('text', (e) => e.groupId)}::text[], ${column('timestamptz', (e) => e.at)}::timestamptz[], ${column('jsonb', (e) => e.properties)}::jsonb[],
+           ${column('jsonb', (e) => e.context)}::jsonb[], ${column('jsonb', (e) => e.campaign)}::jsonb[])
+        AS r(id, message_id, type, name, anonymous_id, user_id, group_id, at, properties, context, campaign)
+      OFFSET 0
+    ) r
     ON CONFLICT (workspace_id, message_id) DO NOTHING
     RETURNING message_id, id, lead_id`.execute(trx);
   const fresh = new Set(inserted.rows.map((r) => r.message_id));
