@@ -11,7 +11,10 @@ import { runImport } from '../src/features/imports/import.service.js';
 import { systemClock } from '../src/lib/clock.js';
 
 const [file, workspaceId] = process.argv.slice(2) as [string, string];
-const database = await openDatabase(process.env.DATABASE_URL ? { databaseUrl: process.env.DATABASE_URL } : { dataDir: process.env.TANDEM_DATA_DIR as string });
+// As `tandem import` opens it: the embedded database in a thread of its own.
+const database = await openDatabase(
+  process.env.DATABASE_URL ? { databaseUrl: process.env.DATABASE_URL } : { dataDir: process.env.TANDEM_DATA_DIR as string, ownThread: true },
+);
 await migrateToLatest(database.db);
 const openedRssMb = process.memoryUsage().rss / 2 ** 20;
 let start = performance.now();

@@ -38,8 +38,8 @@ Usage: tandem <command> [options]
 Environment: DATABASE_URL (PostgreSQL; otherwise embedded in TANDEM_DATA_DIR, default ./.tandem),
 PORT, HOST, LOG_LEVEL. Exit codes: 0 ok, 1 error, 2 bad usage.`;
 
-async function withDb<T>(fn: (db: Awaited<ReturnType<typeof openMigrated>>) => Promise<T>): Promise<T> {
-  const opened = await openMigrated();
+async function withDb<T>(fn: (db: Awaited<ReturnType<typeof openMigrated>>) => Promise<T>, options: { ownThread?: boolean } = {}): Promise<T> {
+  const opened = await openMigrated(undefined, options);
   try {
     return await fn(opened);
   } finally {
@@ -129,17 +129,21 @@ async function main(argv: string[]): Promise<number> {
       );
     case 'import': {
       if (!sub) return usage('import FILE --entity leads|accounts|deals');
-      return withDb(async ({ database }) => {
-        const ws = await workspaceId(database.db, str('workspace'));
-        return importFile(database.db, systemActor(ws), {
-          file: sub,
-          entity: str('entity'),
-          format: str('format'),
-          duplicates: str('duplicates'),
-          mapping: str('mapping'),
-          dryRun: Boolean(v['dry-run']),
-        });
-      });
+      return withDb(
+        async ({ database }) => {
+          const ws = await workspaceId(database.db, str('workspace'));
+          return importFile(database.db, systemActor(ws), {
+            file: sub,
+            entity: str('entity'),
+            format: str('format'),
+            duplicates: str('duplicates'),
+            mapping: str('mapping'),
+            dryRun: Boolean(v['dry-run']),
+          });
+        },
+        // The embedded database writes one batch while the next is read, checked and encoded.
+        { ownThread: true },
+      );
     }
     case 'export':
       return withDb(async ({ database }) => {

@@ -18,6 +18,12 @@ export interface DatabaseOptions {
   /** Data directory for the embedded database; `memory://` keeps it in memory. */
   dataDir?: string;
   poolSize?: number;
+  /**
+   * Run the embedded database in a thread of its own: for bulk work such as a command-line
+   * import, where the caller has work to do while PGlite writes. Each statement then pays a hop
+   * between threads, so the server keeps PGlite on its own thread.
+   */
+  ownThread?: boolean;
 }
 
 const INT8 = 20;
@@ -44,7 +50,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
     return { db, kind: 'postgres', close: () => db.destroy() };
   }
-  const client = await PGliteSession.open(options.dataDir ?? './.tandem');
+  const client = await PGliteSession.open(options.dataDir ?? './.tandem', { ownThread: options.ownThread ?? false });
   const db = new Kysely<DB>({ dialect: new PGliteDialect(client) });
   return { db, kind: 'embedded', close: () => db.destroy() };
 }

@@ -1,10 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PGliteSession, toText } from './pglite-session.js';
+import { PGliteSession, toParam, toText } from './pglite-session.js';
 
-describe('the embedded database session', () => {
+describe.each([
+  ["on the caller's thread", false],
+  ['in a thread of its own', true],
+])('the embedded database session %s', (_where, ownThread) => {
   let session: PGliteSession;
   beforeAll(async () => {
-    session = await PGliteSession.open('memory://');
+    session = await PGliteSession.open('memory://', { ownThread });
     await session.query(
       'CREATE TABLE t (id int PRIMARY KEY, name text UNIQUE, at timestamptz, ok boolean, tags text[], doc jsonb, blob bytea, amount numeric, day date)',
       [],
@@ -75,5 +78,19 @@ describe('the embedded database session', () => {
     await expect(session.query(insert, ['10', 'again', null, null, null, null, null, null, null])).rejects.toMatchObject({ code: '23505' });
     await session.query('ROLLBACK', []);
     expect((await session.query('SELECT count(*)::int AS n FROM t WHERE id = 10', [])).rows[0]?.n).toBe(0);
+  });
+
+  it('sends bytes in the binary format, as node-postgres does', async () => {
+    const { rows } = await session.query("SELECT encode($1::bytea, 'hex') AS h", [toParam(new Uint8Array([1, 2, 254]))]);
+    expect(rows[0]?.h).toBe('0102fe');
+  });
+});
+
+describe('the embedded database in a thread of its own', () => {
+  it('refuses statements once closed, with a clear error', async () => {
+    const session = await PGliteSession.open('memory://', { ownThread: true });
+    expect((await session.query('SELECT 1 AS one', [])).rows).toEqual([{ one: 1 }]);
+    await session.close();
+    await expect(session.query('SELECT 1', [])).rejects.toThrow('the embedded database is closed');
   });
 });

@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
-import { protocol, types } from '@electric-sql/pglite';
+import { PGlite, protocol, types } from '@electric-sql/pglite';
 
 const INT8 = 20;
 const NUMERIC = 1700;
@@ -46,13 +46,14 @@ export class PGliteSession {
   }
 
   /**
-   * Open (creating if needed) the database in `dataDir`; `memory://` keeps it in memory. PGlite
-   * runs in a thread of its own (`pglite-worker.mjs`): while it executes a statement, this thread
-   * goes on reading requests or files and building the next statement.
+   * Open (creating if needed) the database in `dataDir`; `memory://` keeps it in memory. With
+   * `ownThread`, PGlite runs in a thread of its own (`pglite-worker.mjs`): while it executes a
+   * statement, this thread goes on reading the file and building the next statement, at the cost
+   * of a hop between threads for every statement (see the README's decisions).
    */
-  static async open(dataDir: string): Promise<PGliteSession> {
+  static async open(dataDir: string, options: { ownThread?: boolean } = {}): Promise<PGliteSession> {
     if (!dataDir.startsWith('memory://')) mkdirSync(dataDir, { recursive: true });
-    const { engine, arrays } = await Engine.start(dataDir);
+    const { engine, arrays } = await (options.ownThread ? OwnThreadEngine : SameThreadEngine).start(dataDir);
     // Both drivers return the same JavaScript types: counts as numbers, money as strings (exact),
     // calendar dates as 'YYYY-MM-DD' strings (no time-zone shift), timestamps as Dates.
     const parsers: Record<number, Parse> = {};
@@ -135,12 +136,60 @@ export class PGliteSession {
   }
 }
 
+/** What runs PGlite: it takes protocol messages and gives back PostgreSQL's raw replies. */
+interface Engine {
+  exec(message: Uint8Array): Promise<Uint8Array>;
+  close(): Promise<void>;
+}
+
+/** Array types and their element types, so arrays of every element type read as PGlite reads them. */
+type ArrayTypes = { element: number; array: number }[];
+
+const SETTINGS = {
+  // PGlite touches all of its shared buffers when it starts, and its memory never shrinks.
+  // 64 MB instead of 128 MB: a million-row import peaked at 488 MB instead of 563 MB and took
+  // 96.0 s against 98.3 s; rescoring a million leads took 15.4 s against 17.4 s.
+  startParams: ['-c', 'shared_buffers=64MB'],
+  // Analytics queries group large sets; the default work_mem spills to disk early. Rescoring
+  // keeps the leads that move in a temporary table (about 100 bytes a lead).
+  setup: 'SET work_mem = "64MB"; SET temp_buffers = "64MB"',
+  arrayTypes: `SELECT b.oid::int AS element, b.typarray::int AS array FROM pg_catalog.pg_type a
+    JOIN pg_catalog.pg_type b ON b.oid = a.typelem WHERE a.typcategory = 'A' GROUP BY b.oid, b.typarray`,
+};
+
+/** PGlite on the caller's thread: no hop between threads, but nothing else runs while it works. */
+class SameThreadEngine implements Engine {
+  readonly #pg: PGlite;
+
+  private constructor(pg: PGlite) {
+    this.#pg = pg;
+  }
+
+  static async start(dataDir: string): Promise<{ engine: Engine; arrays: ArrayTypes }> {
+    const pg = await PGlite.create(dataDir, { startParams: [...PGlite.defaultStartParams, ...SETTINGS.startParams] });
+    await pg.exec(SETTINGS.setup);
+    const arrays = (await pg.query<ArrayTypes[number]>(SETTINGS.arrayTypes)).rows;
+    return { engine: new SameThreadEngine(pg), arrays };
+  }
+
+  async exec(message: Uint8Array): Promise<Uint8Array> {
+    // The raw stream, because execProtocolRaw also runs PGlite's own reader over every reply.
+    const chunks: Uint8Array[] = [];
+    await this.#pg.execProtocolRawStream(message, { onRawData: (chunk: Uint8Array) => chunks.push(chunk.slice()) });
+    return chunks.length === 1 ? (chunks[0] as Uint8Array) : concat(chunks);
+  }
+
+  async close(): Promise<void> {
+    if (!this.#pg.closed) await this.#pg.close();
+  }
+}
+
 /**
- * PGlite in its own thread. Messages go in one at a time and in order (the session's callers
- * already hold the one connection in turn); the thread keeps the process alive only while a
- * message is out, as PGlite in this thread did.
+ * PGlite in a thread of its own (`pglite-worker.mjs`). Messages go in one at a time and in order
+ * (the session's callers already hold the one connection in turn); the thread keeps the process
+ * alive only while a message is out, as PGlite on the caller's thread did.
  */
-class Engine {
+class OwnThreadEngine implements Engine {
   readonly #worker: Worker;
   readonly #waiting = new Map<number, { resolve: (reply: Uint8Array) => void; reject: (error: Error) => void }>();
   #nextId = 0;
@@ -165,22 +214,13 @@ class Engine {
     worker.on('exit', () => stop(new Error('the embedded database is closed')));
   }
 
-  static async start(dataDir: string): Promise<{ engine: Engine; arrays: { element: number; array: number }[] }> {
+  static async start(dataDir: string): Promise<{ engine: Engine; arrays: ArrayTypes }> {
     const worker = new Worker(new URL('./pglite-worker.mjs', import.meta.url), {
-      workerData: {
-        dataDir,
-        // PGlite touches all of its shared buffers when it starts, and its memory never shrinks.
-        // 64 MB instead of 128 MB: a million-row import peaked at 488 MB instead of 563 MB and took
-        // 96.0 s against 98.3 s; rescoring a million leads took 15.4 s against 17.4 s.
-        startParams: ['-c', 'shared_buffers=64MB'],
-        // Analytics queries group large sets; the default work_mem spills to disk early. Rescoring
-        // keeps the leads that move in a temporary table (about 100 bytes a lead).
-        setup: 'SET work_mem = "64MB"; SET temp_buffers = "64MB"',
-      },
+      workerData: { dataDir, ...SETTINGS },
       // The worker is plain JavaScript; no TypeScript loader is needed in it.
       execArgv: [],
     });
-    const ready = await new Promise<{ ready: boolean; error?: string; arrays?: { element: number; array: number }[] }>((resolve, reject) => {
+    const ready = await new Promise<{ ready: boolean; error?: string; arrays?: ArrayTypes }>((resolve, reject) => {
       worker.once('message', resolve);
       worker.once('error', reject);
     });
@@ -189,7 +229,7 @@ class Engine {
       throw new Error(`the embedded database could not open ${dataDir}: ${ready.error}`);
     }
     worker.unref();
-    return { engine: new Engine(worker), arrays: ready.arrays ?? [] };
+    return { engine: new OwnThreadEngine(worker), arrays: ready.arrays ?? [] };
   }
 
   exec(message: Uint8Array): Promise<Uint8Array> {

@@ -5,8 +5,8 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { PGlite } from '@electric-sql/pglite';
 
-/** @type {{ dataDir: string, startParams: string[], setup: string }} */
-const { dataDir, startParams, setup } = workerData;
+/** @type {{ dataDir: string, startParams: string[], setup: string, arrayTypes: string }} */
+const { dataDir, startParams, setup, arrayTypes } = workerData;
 const port = /** @type {import('node:worker_threads').MessagePort} */ (parentPort);
 
 /** @param {Uint8Array[]} chunks */
@@ -30,10 +30,7 @@ try {
   const pg = await PGlite.create(dataDir, { startParams: [...PGlite.defaultStartParams, ...startParams] });
   await pg.exec(setup);
   // Array types, so the caller can read arrays of every element type as PGlite itself does.
-  const arrays = await pg.query(
-    `SELECT b.oid::int AS element, b.typarray::int AS array FROM pg_catalog.pg_type a
-     JOIN pg_catalog.pg_type b ON b.oid = a.typelem WHERE a.typcategory = 'A' GROUP BY b.oid, b.typarray`,
-  );
+  const arrays = await pg.query(arrayTypes);
   // Messages arrive in order and are answered in order: the next waits for the one before.
   let queue = Promise.resolve();
   port.on('message', (/** @type {{ id: number, message?: Uint8Array, close?: boolean }} */ m) => {
