@@ -8,6 +8,7 @@ import * as leadScores from './migrations/006_lead_scores.js';
 import * as savedViews from './migrations/007_saved_views.js';
 import * as leadScoresUnchecked from './migrations/008_lead_scores_unchecked.js';
 import * as hotWrites from './migrations/009_hot_writes.js';
+import * as partialLeadIndexes from './migrations/010_partial_lead_indexes.js';
 import type { DB } from './schema.js';
 
 /** Migrations ship inside the code, in order; the file names are their stable keys. */
@@ -21,6 +22,7 @@ const migrations: Record<string, Migration> = {
   '007_saved_views': savedViews,
   '008_lead_scores_unchecked': leadScoresUnchecked,
   '009_hot_writes': hotWrites,
+  '010_partial_lead_indexes': partialLeadIndexes,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };
