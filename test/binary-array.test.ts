@@ -1,15 +1,15 @@
 /** Binary arrays as statement parameters, read back by the database on both drivers. */
 import { sql } from 'kysely';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { binaryArray } from '../src/db/binary-array.js';
 import type { Database } from '../src/db/database.js';
 import { testDatabase } from './harness.js';
 
+// The suite's shared database (files share a process): not closed here.
 let database: Database;
 beforeAll(async () => {
   database = await testDatabase();
 });
-afterAll(() => database.close());
 
 describe('binary arrays', () => {
   it('carry every element type, NULLs and any text to the database unchanged', async () => {
