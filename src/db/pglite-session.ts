@@ -176,7 +176,7 @@ class SameThreadEngine implements Engine {
     // The raw stream, because execProtocolRaw also runs PGlite's own reader over every reply.
     const chunks: Uint8Array[] = [];
     await this.#pg.execProtocolRawStream(message, { onRawData: (chunk: Uint8Array) => chunks.push(chunk.slice()) });
-    return chunks.length === 1 ? (chunks[0] as Uint8Array) : concat(chunks);
+    return joined(chunks);
   }
 
   async close(): Promise<void> {
@@ -197,13 +197,13 @@ class OwnThreadEngine implements Engine {
 
   private constructor(worker: Worker) {
     this.#worker = worker;
-    worker.on('message', (m: { id: number; reply?: Uint8Array; error?: string }) => {
+    worker.on('message', (m: { id: number; chunks?: Uint8Array[]; error?: string }) => {
       const waiting = this.#waiting.get(m.id);
       if (!waiting) return;
       this.#waiting.delete(m.id);
       if (this.#waiting.size === 0) worker.unref();
       if (m.error !== undefined) waiting.reject(new Error(`the embedded database failed: ${m.error}`));
-      else waiting.resolve(m.reply ?? new Uint8Array(0));
+      else waiting.resolve(joined(m.chunks ?? []));
     });
     const stop = (error: Error) => {
       this.#stopped ??= error;
@@ -352,6 +352,11 @@ function readResponse(bytes: Uint8Array): { result: Response; parsed: boolean } 
     i = end;
   }
   return { result, parsed };
+}
+
+/** A reply that came in chunks, as one buffer (the chunk itself when there is one). */
+function joined(chunks: Uint8Array[]): Uint8Array {
+  return chunks.length === 1 ? (chunks[0] as Uint8Array) : concat(chunks);
 }
 
 function concat(parts: Uint8Array[]): Uint8Array {

@@ -1,6 +1,7 @@
 // The embedded database's own thread: it opens PGlite on the data directory and runs the protocol
 // messages the session sends, one at a time, replying with PostgreSQL's raw answer. Everything
-// else (building messages, reading answers) stays on the caller's thread, so the two overlap.
+// else (building messages, joining and reading answers) stays on the caller's thread, so the
+// two overlap.
 // Plain JavaScript so that Node runs it as it is, under tsx, Vitest or a build alike.
 import { parentPort, workerData } from 'node:worker_threads';
 import { PGlite } from '@electric-sql/pglite';
@@ -8,20 +9,6 @@ import { PGlite } from '@electric-sql/pglite';
 /** @type {{ dataDir: string, startParams: string[], setup: string, arrayTypes: string }} */
 const { dataDir, startParams, setup, arrayTypes } = workerData;
 const port = /** @type {import('node:worker_threads').MessagePort} */ (parentPort);
-
-/** @param {Uint8Array[]} chunks */
-function concat(chunks) {
-  if (chunks.length === 1) return /** @type {Uint8Array} */ (chunks[0]);
-  let size = 0;
-  for (const c of chunks) size += c.length;
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return out;
-}
 
 /** @param {unknown} error */
 const describe = (error) => (error instanceof Error ? error.message : String(error));
@@ -44,8 +31,8 @@ try {
         /** @type {Uint8Array[]} */
         const chunks = [];
         await pg.execProtocolRawStream(/** @type {Uint8Array} */ (m.message), { onRawData: (c) => chunks.push(c.slice()) });
-        const reply = concat(chunks);
-        port.postMessage({ id: m.id, reply }, [reply.buffer]);
+        // Each chunk is a copy of its own: handed over, not copied again; the caller joins them.
+        port.postMessage({ id: m.id, chunks }, chunks.map((c) => c.buffer));
       } catch (error) {
         port.postMessage({ id: m.id, error: describe(error) });
       }

@@ -248,6 +248,7 @@ const LEAD_COLUMNS = {
   score_class: 'text',
 } as const satisfies Record<string, ElementType>;
 type LeadColumn = keyof typeof LEAD_COLUMNS;
+const LEAD_COLUMN_NAMES = Object.keys(LEAD_COLUMNS) as LeadColumn[];
 
 /** An account as fit rules read it. */
 type KnownAccount = Pick<Selectable<AccountsTable>, 'id' | 'domain' | 'industry' | 'employees' | 'country' | 'region' | 'name' | 'properties'>;
@@ -465,7 +466,7 @@ class BatchWriter {
     // database: cheaper than evaluating every rule in SQL per row on the way in. A row whose
     // account this import has not met yet is scored without one; the statement finds its account,
     // and a lead that has one is rescored in SQL, as is a row that updates an existing lead.
-    const c = Object.fromEntries(Object.keys(LEAD_COLUMNS).map((k) => [k, [] as unknown[]])) as Record<LeadColumn, unknown[]>;
+    const c = Object.fromEntries(LEAD_COLUMN_NAMES.map((k) => [k, [] as unknown[]])) as Record<LeadColumn, unknown[]>;
     // What writing needs of each row afterwards; the rows themselves are let go.
     const batch: LeadBatch = { rows: [], unsure: new Set(), columns: {} as Record<LeadColumn, Buffer> };
     for (const r of all) {
@@ -490,10 +491,10 @@ class BatchWriter {
       r.account_domain = account === undefined ? domain : null;
       r.fit_score = fit;
       r.score_class = classify(fit, 0, this.scoring.thresholds);
-      for (const k of Object.keys(LEAD_COLUMNS) as LeadColumn[]) c[k].push(r[k] ?? null);
+      for (const k of LEAD_COLUMN_NAMES) c[k].push(r[k] ?? null);
       batch.rows.push({ id: r.id as string, email: r.email as string, n: r.row as number, line: r.line as number, unsure: account === undefined });
     }
-    for (const [k, type] of Object.entries(LEAD_COLUMNS)) batch.columns[k as LeadColumn] = binaryArray(type, c[k as LeadColumn]);
+    for (const k of LEAD_COLUMN_NAMES) batch.columns[k] = binaryArray(LEAD_COLUMNS[k], c[k]);
     return () => this.writeLeads(batch);
   }
 
