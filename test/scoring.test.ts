@@ -1,8 +1,9 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_SCORING, type ScoringDocument } from '../src/domain/scoring.js';
-import { previewRescore, reclassifyDecayed, rescoreAll } from '../src/features/scoring/scoring.repo.js';
+import { getActiveScoring, previewRescore, reclassifyDecayed, rescoreAll, scoreNewEvents } from '../src/features/scoring/scoring.repo.js';
 import { DecayJob } from '../src/jobs/decay.js';
+import { uuidv7 } from '../src/lib/ids.js';
 import { type Ctx, countRows, setup } from './harness.js';
 
 let ctx: Ctx;
@@ -402,5 +403,61 @@ describe('the rules', () => {
     }>`SELECT count(*)::int AS n FROM score_history WHERE workspace_id = ${ctx.workspace.id}::uuid AND lead_id = ${peter.id}::uuid`.execute(ctx.database.db);
     expect(rows.rows[0]?.n).toBeGreaterThanOrEqual(3);
     expect(await countRows(ctx, 'events')).toBeGreaterThan(0);
+  });
+});
+
+describe('caps', () => {
+  /** Points a lead holds from one rule. */
+  async function earned(leadId: string, ruleId: string): Promise<number> {
+    const row = await sql<{ p: number }>`SELECT coalesce(sum(points), 0)::float8 AS p FROM score_points
+      WHERE workspace_id = ${ctx.workspace.id}::uuid AND lead_id = ${leadId}::uuid AND rule_id = ${ruleId}`.execute(ctx.database.db);
+    return Number(row.rows[0]?.p);
+  }
+
+  it('hold when two transactions score the same lead at once', async () => {
+    await track([{ type: 'identify', userId: 'u-race', traits: { email: 'race@example.net' } }]);
+    const l = await lead('race@example.net');
+    const scoring = await getActiveScoring(ctx.database.db, ctx.workspace.id);
+    const pricing = scoring.document.interest.rules.find((r) => r.id === 'pricing-page');
+    expect(pricing?.cap).toBeDefined();
+    const views = (k: number) =>
+      Array.from({ length: k }, () => ({ id: uuidv7(), leadId: l.id, type: 'page', name: null, properties: { path: '/pricing' }, at: ctx.clock.now() }));
+    // The first transaction grants the period's whole cap and holds on before committing; the
+    // second starts meanwhile with more views of the same page, by the same lead.
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const first = ctx.database.db.transaction().execute(async (trx) => {
+      await scoreNewEvents(trx, ctx.workspace.id, scoring, views(4), ctx.clock.now());
+      await held;
+    });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const second = ctx.database.db.transaction().execute((trx) => scoreNewEvents(trx, ctx.workspace.id, scoring, views(4), ctx.clock.now()));
+    setTimeout(release, 300);
+    await Promise.all([first, second]);
+    expect(await earned(l.id, 'pricing-page')).toBe(pricing?.cap?.points);
+  });
+
+  it('count again under a new version of the rules once a period is full', async () => {
+    await track([{ type: 'identify', userId: 'u-cap', traits: { email: 'cap@example.net' } }]);
+    const l = await lead('cap@example.net');
+    const view = () => ({ type: 'page', userId: 'u-cap', properties: { path: '/pricing' } });
+    // One request per view, so each is scored in a transaction of its own.
+    for (let i = 0; i < 4; i++) await track([view()]);
+    const { document } = await getActiveScoring(ctx.database.db, ctx.workspace.id);
+    const cap = document.interest.rules.find((r) => r.id === 'pricing-page')?.cap?.points as number;
+    expect(await earned(l.id, 'pricing-page')).toBe(cap);
+    // A larger cap: activation grants the four views again, and the next view adds to them.
+    const larger: ScoringDocument = {
+      ...document,
+      interest: { ...document.interest, rules: document.interest.rules.map((r) => (r.id === 'pricing-page' ? { ...r, cap: { points: 1000, days: 7 } } : r)) },
+    };
+    expect((await ctx.as(ctx.people.marketingLead).put('/api/scoring/draft', { document: larger })).status).toBe(200);
+    expect((await ctx.as(ctx.people.marketingLead).post('/api/scoring/activate')).status).toBe(200);
+    const points = document.interest.rules.find((r) => r.id === 'pricing-page')?.points as number;
+    expect(await earned(l.id, 'pricing-page')).toBe(4 * points);
+    await track([view()]);
+    expect(await earned(l.id, 'pricing-page')).toBe(5 * points);
   });
 });

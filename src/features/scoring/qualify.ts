@@ -2,29 +2,40 @@ import type { Kysely } from 'kysely';
 import type { DB } from '../../db/schema.js';
 import { systemActor } from '../../domain/access.js';
 import { AUTO_HANDOFF_ROLES, type AutoCriterion, stageByKey } from '../../domain/agreement.js';
-import { type EventFacts, interestRuleMatches, type ScoreClass } from '../../domain/scoring.js';
+import { type EventFacts, type InterestRule, interestRuleMatches, type ScoreClass } from '../../domain/scoring.js';
 import { recordActivity } from '../activities/activities.repo.js';
 import type { EffectiveAgreement } from '../agreements/agreements.service.js';
 import { lockLeadForMove } from '../handoffs/handoffs.repo.js';
 import { startHandoff } from '../handoffs/handoffs.service.js';
 import type { Rescored } from './scoring.repo.js';
 
-/** Does the criterion hold for a lead with these scores that has just done these events? */
-export function criterionHolds(c: AutoCriterion, scores: { fit: number; interest: number; cls: ScoreClass }, events: readonly EventFacts[]): boolean {
-  if (c.classes && !c.classes.includes(scores.cls)) return false;
-  if (c.minFit !== undefined && scores.fit < c.minFit) return false;
-  if (c.minInterest !== undefined && scores.interest < c.minInterest) return false;
-  if (c.event) {
+/** Each criterion's event test as an interest rule, made once per criterion (agreement documents are cached). */
+const eventRules = new WeakMap<AutoCriterion, InterestRule>();
+
+/** Has one of these events happened that the criterion's event test names? */
+export function eventMeets(c: AutoCriterion, events: readonly EventFacts[]): boolean {
+  if (!c.event) return true;
+  let rule = eventRules.get(c);
+  if (!rule) {
     const { type, name, properties } = c.event;
-    const asRule = {
+    rule = {
       id: c.id,
       label: c.label,
       points: 0,
       when: { ...(type ? { type } : {}), ...(name ? { event: name } : {}), ...(properties ? { properties } : {}) },
     };
-    if (!events.some((e) => interestRuleMatches(asRule, e))) return false;
+    eventRules.set(c, rule);
   }
-  return true;
+  for (const e of events) if (interestRuleMatches(rule, e)) return true;
+  return false;
+}
+
+/** Does the criterion hold for a lead with these scores that has just done these events? */
+export function criterionHolds(c: AutoCriterion, scores: { fit: number; interest: number; cls: ScoreClass }, events: readonly EventFacts[]): boolean {
+  if (c.classes && !c.classes.includes(scores.cls)) return false;
+  if (c.minFit !== undefined && scores.fit < c.minFit) return false;
+  if (c.minInterest !== undefined && scores.interest < c.minInterest) return false;
+  return eventMeets(c, events);
 }
 
 export interface Qualified {

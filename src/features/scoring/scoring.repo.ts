@@ -1,4 +1,5 @@
 import { type Kysely, type RawBuilder, sql } from 'kysely';
+import { binaryArray } from '../../db/binary-array.js';
 import type { DB, Lead, ScoredLead } from '../../db/schema.js';
 import {
   capPeriod,
@@ -23,6 +24,20 @@ export interface ActiveScoring {
 
 /** Active rule documents never change, so each is parsed once per process. */
 const documents = new Map<string, ScoringDocument>();
+
+/**
+ * Cap periods known to be full, by workspace, rules, lead, rule and period. Under one version of
+ * the rules a period's points only ever grow (merging two leads gives the survivor the duplicate's
+ * points; a new version has another id), so a period seen full stays full and ingest need not read
+ * its sum again. Bounded: the oldest are forgotten first, and a forgotten one is read once more.
+ */
+const fullPeriods = new Set<string>();
+const FULL_PERIODS_KEPT = 100_000;
+
+function rememberFull(key: string): void {
+  fullPeriods.add(key);
+  if (fullPeriods.size > FULL_PERIODS_KEPT) fullPeriods.delete(fullPeriods.values().next().value as string);
+}
 
 export async function getActiveScoring(db: Kysely<DB>, workspaceId: string): Promise<ActiveScoring> {
   const row = await db
@@ -390,10 +405,11 @@ export interface ScoredEvent extends EventFacts {
 export async function scoreNewEvents(
   trx: Kysely<DB>,
   workspaceId: string,
-  doc: ScoringDocument,
+  scoring: ActiveScoring,
   stored: readonly ScoredEvent[],
   now: Date,
 ): Promise<{ events: ScoredEvent[]; rescored: Rescored[] }> {
+  const doc = scoring.document;
   const rows = await sql<{ id: string; lead_id: string; type: string; name: string | null; properties: Record<string, unknown>; at: Date }>`
     SELECT id, lead_id, type, name, properties, at FROM events
     WHERE workspace_id = ${workspaceId}::uuid AND lead_id IS NOT NULL AND NOT scored
@@ -403,27 +419,50 @@ export async function scoreNewEvents(
   // Caps are granted in time order, as a full rescore grants them.
   const events = [...stored, ...joined].sort((a, b) => a.at.getTime() - b.at.getTime() || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   if (events.length === 0) return { events, rescored: [] };
+  const full = (leadId: string, ruleId: string, period: number) => `${workspaceId}|${scoring.id}|${leadId}|${ruleId}|${period}`;
   const wanted: { event: ScoredEvent; rule: InterestRule; period: number }[] = [];
   for (const event of events) {
     for (const rule of doc.interest.rules) {
-      if (interestRuleMatches(rule, event)) wanted.push({ event, rule, period: rule.cap ? capPeriod(event.at, rule.cap.days) : 0 });
+      if (!interestRuleMatches(rule, event)) continue;
+      const period = rule.cap ? capPeriod(event.at, rule.cap.days) : 0;
+      // A period already full grants nothing more: no need to read what it holds.
+      if (rule.cap && fullPeriods.has(full(event.leadId, rule.id, period))) continue;
+      wanted.push({ event, rule, period });
     }
   }
   // What capped rules have already granted in the periods these events fall in.
-  const capped = wanted.filter((w) => w.rule.cap);
   const granted = new Map<string, number>();
   const keyOf = (leadId: string, ruleId: string, period: number) => `${leadId}|${ruleId}|${period}`;
-  if (capped.length) {
-    const keys = [
-      ...new Map(capped.map((w) => [keyOf(w.event.leadId, w.rule.id, w.period), { lead_id: w.event.leadId, rule_id: w.rule.id, period: w.period }])).values(),
-    ];
-    const sums = await sql<{ lead_id: string; rule_id: string; period: number; points: number }>`
-      SELECT p.lead_id, p.rule_id, p.period, sum(p.points)::float8 AS points
-      FROM score_points p
-      JOIN jsonb_to_recordset(${JSON.stringify(keys)}::jsonb) AS k(lead_id uuid, rule_id text, period integer)
-        ON p.workspace_id = ${workspaceId}::uuid AND p.lead_id = k.lead_id AND p.rule_id = k.rule_id AND p.period = k.period
-      GROUP BY p.lead_id, p.rule_id, p.period`.execute(trx);
-    for (const s of sums.rows) granted.set(keyOf(s.lead_id, s.rule_id, s.period), Number(s.points));
+  const keys = new Map<string, { leadId: string; rule: InterestRule; period: number }>();
+  for (const w of wanted) if (w.rule.cap) keys.set(keyOf(w.event.leadId, w.rule.id, w.period), { leadId: w.event.leadId, rule: w.rule, period: w.period });
+  if (keys.size) {
+    // Lock the leads these events give points to first (in id order, as adding interest does), so
+    // two writers cannot both grant the last points of a period: the sums below are then read
+    // after any other writer's points for these leads are committed.
+    const leads = [...new Set(wanted.map((w) => w.event.leadId))].sort();
+    await sql`SELECT id FROM leads WHERE workspace_id = ${workspaceId}::uuid AND id = ANY(${binaryArray('uuid', leads)}::uuid[])
+      ORDER BY id FOR NO KEY UPDATE`.execute(trx);
+    const list = [...keys.values()];
+    // One index probe per period (a join could hash every point of the workspace).
+    const sums = await sql<{ points: number }>`
+      SELECT (SELECT coalesce(sum(p.points), 0) FROM score_points p
+        WHERE p.workspace_id = ${workspaceId}::uuid AND p.lead_id = k.lead_id AND p.rule_id = k.rule_id AND p.period = k.period)::float8 AS points
+      FROM unnest(${binaryArray(
+        'uuid',
+        list.map((k) => k.leadId),
+      )}::uuid[], ${binaryArray(
+        'text',
+        list.map((k) => k.rule.id),
+      )}::text[], ${binaryArray(
+        'int4',
+        list.map((k) => k.period),
+      )}::int4[]) WITH ORDINALITY AS k(lead_id, rule_id, period, n)
+      ORDER BY k.n`.execute(trx);
+    for (const [i, k] of list.entries()) {
+      const sum = Number(sums.rows[i]?.points ?? 0);
+      granted.set(keyOf(k.leadId, k.rule.id, k.period), sum);
+      if (sum >= (k.rule.cap?.points ?? Number.POSITIVE_INFINITY)) rememberFull(full(k.leadId, k.rule.id, k.period));
+    }
   }
   const points: { lead_id: string; rule_id: string; event_id: string; at: string; period: number; points: number }[] = [];
   const mass = new Map<string, number>();

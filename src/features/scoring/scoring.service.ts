@@ -8,7 +8,7 @@ import { AppError, invalidMany, notFound } from '../../lib/errors.js';
 import { uuidv7 } from '../../lib/ids.js';
 import { recordActivity } from '../activities/activities.repo.js';
 import { getEffectiveAgreement } from '../agreements/agreements.service.js';
-import { criterionHolds, handOffQualified, type Qualified } from './qualify.js';
+import { eventMeets, handOffQualified, type Qualified } from './qualify.js';
 import {
   type ActiveScoring,
   getActiveScoring,
@@ -238,30 +238,21 @@ export async function scoreAfterEvents(
   now: Date,
 ): Promise<Qualified[]> {
   const scoring = await getActiveScoring(trx, workspaceId);
-  const { events, rescored } = await scoreNewEvents(trx, workspaceId, scoring.document, stored, now);
+  const { events, rescored } = await scoreNewEvents(trx, workspaceId, scoring, stored, now);
   const agreement = await getEffectiveAgreement(trx, workspaceId);
   const eventsByLead = new Map<string, EventFacts[]>();
-  for (const e of events) eventsByLead.set(e.leadId, [...(eventsByLead.get(e.leadId) ?? []), e]);
+  for (const e of events) {
+    const list = eventsByLead.get(e.leadId);
+    if (list) list.push(e);
+    else eventsByLead.set(e.leadId, [e]);
+  }
   // Profiles that changed (identify, group) get their fit recomputed too.
   const byId = new Map(rescored.map((r) => [r.id, r]));
   for (const r of await refreshLeads(trx, workspaceId, scoring.document, [...touched], now, 'profile')) byId.set(r.id, r);
   // A lead whose event meets an event criterion qualifies whatever its points; read its scores.
   const criteria = agreement.document.handoff.criteria.auto.filter((c) => c.event);
-  const missing = criteria.length
-    ? [...eventsByLead]
-        .filter(
-          ([id, list]) =>
-            !byId.has(id) &&
-            list.some((e) =>
-              criteria.some((c) =>
-                criterionHolds({ ...c, classes: undefined, minFit: undefined, minInterest: undefined }, { fit: 0, interest: 0, cls: 'low_fit_low_interest' }, [
-                  e,
-                ]),
-              ),
-            ),
-        )
-        .map(([id]) => id)
-    : [];
+  const missing: string[] = [];
+  if (criteria.length) for (const [id, list] of eventsByLead) if (!byId.has(id) && criteria.some((c) => eventMeets(c, list))) missing.push(id);
   if (missing.length) {
     const rows = await trx
       .selectFrom('leads as l')
