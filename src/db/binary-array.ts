@@ -6,7 +6,7 @@
  * The statement must cast the parameter to the same array type (`::uuid[]` for 'uuid').
  */
 
-const ELEMENT_OID = { uuid: 2950, text: 25, int4: 23, timestamptz: 1184, jsonb: 3802 } as const;
+const ELEMENT_OID = { uuid: 2950, text: 25, int4: 23, float8: 701, timestamptz: 1184, jsonb: 3802 } as const;
 export type ElementType = keyof typeof ELEMENT_OID;
 
 /** Microseconds between the Unix epoch and PostgreSQL's (2000-01-01). */
@@ -32,7 +32,7 @@ export function binaryArray(type: ElementType, values: readonly unknown[]): Buff
       size += 4 + Buffer.byteLength(s) + (type === 'jsonb' ? 1 : 0);
     } else {
       texts.push(null);
-      size += 4 + (type === 'uuid' ? 16 : type === 'int4' ? 4 : 8);
+      size += 4 + (type === 'uuid' ? 16 : type === 'int4' ? 4 : 8); // float8 and timestamptz: 8
     }
   }
   const buf = Buffer.allocUnsafe(size);
@@ -73,6 +73,10 @@ export function binaryArray(type: ElementType, values: readonly unknown[]): Buff
       if (!Number.isInteger(n) || n < -(2 ** 31) || n >= 2 ** 31) throw new TypeError(`${String(v)} is not a 32-bit integer`);
       at = buf.writeInt32BE(4, at);
       at = buf.writeInt32BE(n, at);
+    } else if (type === 'float8') {
+      if (typeof v !== 'number') throw new TypeError(`${String(v)} is not a number`);
+      at = buf.writeInt32BE(8, at);
+      at = buf.writeDoubleBE(v, at);
     } else {
       const ms = v instanceof Date ? v.getTime() : Date.parse(String(v));
       if (Number.isNaN(ms)) throw new TypeError(`"${String(v)}" is not a time`);

@@ -495,16 +495,18 @@ export async function scoreNewEvents(
  * change goes into the score history. Only leads whose interest moved are written.
  */
 async function addInterest(trx: Kysely<DB>, workspaceId: string, doc: ScoringDocument, mass: ReadonlyMap<string, number>, now: Date): Promise<Rescored[]> {
-  const deltas = [...mass].map(([lead_id, m]) => ({ lead_id, mass: m }));
+  const ids = binaryArray('uuid', [...mass.keys()]);
   const decay = decayAt(now, doc.interest.halfLifeDays);
   const interest = sql`(o.mass * ${decay}::float8)`;
+  // The leads are found by key (\`id = ANY\`), so the planner knows how many there are: joined to
+  // a record set of unknown size instead, it scanned every lead of the workspace for one event.
   const result = await sql<RescoredRow>`
     WITH o AS (
       SELECT l.id, s.lead_id IS NOT NULL AS scored, coalesce(s.fit_score, 0) AS fit_score, s.score_class AS old_class,
         coalesce(s.interest_mass, 0) * ${decay}::float8 AS old_interest, coalesce(s.interest_mass, 0) + d.mass AS mass
-      FROM leads l JOIN jsonb_to_recordset(${JSON.stringify(deltas)}::jsonb) AS d(lead_id uuid, mass float8) ON l.id = d.lead_id
+      FROM leads l JOIN unnest(${ids}::uuid[], ${binaryArray('float8', [...mass.values()])}::float8[]) AS d(lead_id, mass) ON l.id = d.lead_id
       LEFT JOIN lead_scores s ON s.workspace_id = l.workspace_id AND s.lead_id = l.id
-      WHERE l.workspace_id = ${workspaceId}::uuid
+      WHERE l.workspace_id = ${workspaceId}::uuid AND l.id = ANY(${ids}::uuid[])
       -- Locked in id order, so two writers adding interest to the same leads cannot deadlock.
       ORDER BY l.id
       FOR NO KEY UPDATE OF l

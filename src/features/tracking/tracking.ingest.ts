@@ -132,7 +132,12 @@ export class Ingestor {
 
   async #write(group: Waiting[]): Promise<void> {
     try {
+      const t0 = performance.now();
       const results = await this.#commit(group);
+      if (process.env.TRACE_GROUPS)
+        process.stderr.write(
+          `group ${group.length} req ${group.reduce((n, w) => n + w.events.length, 0)} ev ${(performance.now() - t0).toFixed(1)} ms q=${this.#queued}\n`,
+        );
       for (const [i, w] of group.entries()) w.resolve(results[i] as StoreResult);
     } catch (error) {
       if (group.length === 1) {
