@@ -328,7 +328,6 @@ class BatchWriter {
     return null;
   }
 
-  /** The first occurrence of a key in the file decides, unless the policy is to update. */
   /**
    * Whether a key was seen earlier in the file. A real run that updates or skips needs no memory
    * of the whole file (the database answers for earlier batches, the batch for itself), so it
