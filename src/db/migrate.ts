@@ -9,6 +9,7 @@ import * as savedViews from './migrations/007_saved_views.js';
 import * as leadScoresUnchecked from './migrations/008_lead_scores_unchecked.js';
 import * as hotWrites from './migrations/009_hot_writes.js';
 import * as partialLeadIndexes from './migrations/010_partial_lead_indexes.js';
+import * as pointsInPlace from './migrations/011_points_in_place.js';
 import type { DB } from './schema.js';
 
 /** Migrations ship inside the code, in order; the file names are their stable keys. */
@@ -23,6 +24,7 @@ const migrations: Record<string, Migration> = {
   '008_lead_scores_unchecked': leadScoresUnchecked,
   '009_hot_writes': hotWrites,
   '010_partial_lead_indexes': partialLeadIndexes,
+  '011_points_in_place': pointsInPlace,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

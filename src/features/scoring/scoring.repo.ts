@@ -274,23 +274,36 @@ export async function rescoreAll(
   // The same half-life: a lead's mass moves by what the retired rules had granted it and what the
   // fresh ones grant, so only the changed rules' points are read.
   await sql`CREATE TEMPORARY TABLE rescore_granted ON COMMIT DROP AS SELECT * FROM (${grantedPointsSql(workspaceId, granting, true)}) AS g`.execute(trx);
-  // The retired points are deleted and the fresh ones written in the statement that sums what
-  // each lead gains or loses by them (one pass over the points).
+  // Each retired point beside the fresh one for the same event, rule and period (a rule changed in
+  // place keeps its id), where the two differ: what the change does to the points.
+  const same = sql`g.lead_id = p.lead_id AND g.rule_id = p.rule_id AND g.period = p.period AND g.event_id = p.event_id`;
+  await sql`CREATE TEMPORARY TABLE rescore_points ON COMMIT DROP AS
+    SELECT coalesce(p.lead_id, g.lead_id) AS lead_id, coalesce(p.rule_id, g.rule_id) AS rule_id, coalesce(p.period, g.period) AS period,
+      coalesce(p.event_id, g.event_id) AS event_id, coalesce(p.at, g.at) AS at, p.points AS old, g.points AS new
+    FROM (SELECT * FROM score_points WHERE workspace_id = ${workspaceId}::uuid AND rule_id = ANY(${retired}::text[])) AS p
+    FULL JOIN rescore_granted g ON ${same}
+    WHERE p.points IS DISTINCT FROM g.points`.execute(trx);
+  await sql`ANALYZE rescore_points`.execute(trx);
+  // One statement writes them and sums what each lead gains or loses: a point whose event still
+  // earns one is rewritten in place (the table keeps room on each page, so no index entry is
+  // written), one it no longer earns is deleted, and a new one is added.
   await sql`CREATE TEMPORARY TABLE rescore_delta (lead_id uuid NOT NULL, mass double precision NOT NULL) ON COMMIT DROP`.execute(trx);
-  await sql`WITH gone AS (
-      DELETE FROM score_points WHERE workspace_id = ${workspaceId}::uuid AND rule_id = ANY(${retired}::text[])
-      RETURNING lead_id, at, -points AS points
-    ), granted AS (
+  await sql`WITH rewritten AS (
+      UPDATE score_points p SET points = g.new FROM rescore_points g
+      WHERE p.workspace_id = ${workspaceId}::uuid AND p.rule_id = ANY(${retired}::text[]) AND ${same} AND g.old IS NOT NULL AND g.new IS NOT NULL
+    ), gone AS (
+      DELETE FROM score_points p USING rescore_points g
+      WHERE p.workspace_id = ${workspaceId}::uuid AND p.rule_id = ANY(${retired}::text[]) AND ${same} AND g.new IS NULL
+    ), added AS (
       INSERT INTO score_points (workspace_id, lead_id, rule_id, event_id, at, period, points)
-      SELECT ${workspaceId}::uuid, lead_id, rule_id, event_id, at, period, points FROM rescore_granted
-      RETURNING lead_id, at, points
+      SELECT ${workspaceId}::uuid, lead_id, rule_id, event_id, at, period, new FROM rescore_points WHERE old IS NULL
     )
     INSERT INTO rescore_delta (lead_id, mass)
-    ${massSql(sql`SELECT * FROM gone UNION ALL SELECT * FROM granted`, doc.interest.halfLifeDays)}`.execute(trx);
+    ${massSql(sql`SELECT lead_id, at, coalesce(new, 0) - coalesce(old, 0) AS points FROM rescore_points`, doc.interest.halfLifeDays)}`.execute(trx);
   // Temporary tables get no statistics of their own; without them the planner hashed the million leads to meet a few.
   await sql`ANALYZE rescore_delta`.execute(trx);
   const moved = await refreshAll(trx, workspaceId, doc, now, cause, { delta: 'rescore_delta' });
-  await sql`DROP TABLE rescore_granted, rescore_delta`.execute(trx);
+  await sql`DROP TABLE rescore_granted, rescore_points, rescore_delta`.execute(trx);
   return moved;
 }
 
