@@ -4,6 +4,7 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { sql } from 'kysely';
+import { IMPORT_NODE_FLAGS } from '../src/cli/import-flags.js';
 import type { Database } from '../src/db/database.js';
 import { migrateToLatest } from '../src/db/migrate.js';
 import { uuidv7 } from '../src/lib/ids.js';
@@ -73,7 +74,12 @@ export async function benchImport(t: Target, open: () => Promise<Database>, log:
     if (t.kind === 'embedded') env.TANDEM_DATA_DIR = t.dataDir;
     else env.DATABASE_URL = t.url;
     const child = fork(fileURLToPath(new URL('./import-child.ts', import.meta.url)), [file, ws], {
-      execArgv: ['--import', 'tsx', ...(process.env.BENCH_CPU_PROF_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF_DIR}`] : [])],
+      execArgv: [
+        ...IMPORT_NODE_FLAGS,
+        '--import',
+        'tsx',
+        ...(process.env.BENCH_CPU_PROF_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF_DIR}`] : []),
+      ],
       env,
       stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
     });
