@@ -432,20 +432,21 @@ export async function scoreNewEvents(
   // Caps are granted in time order, as a full rescore grants them.
   const events = [...stored, ...joined].sort((a, b) => a.at.getTime() - b.at.getTime() || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   if (events.length === 0) return { events, rescored: [] };
-  const full = (leadId: string, ruleId: string, period: number) => `${workspaceId}|${scoring.id}|${leadId}|${ruleId}|${period}`;
+  const keyOf = (leadId: string, ruleId: string, period: number) => `${leadId}|${ruleId}|${period}`;
+  // Full periods are remembered per workspace and version of the rules (see fullPeriods).
+  const full = (key: string) => `${workspaceId}|${scoring.id}|${key}`;
   const wanted: { event: ScoredEvent; rule: InterestRule; period: number }[] = [];
   for (const event of events) {
     for (const rule of doc.interest.rules) {
       if (!interestRuleMatches(rule, event)) continue;
       const period = rule.cap ? capPeriod(event.at, rule.cap.days) : 0;
       // A period already full grants nothing more: no need to read what it holds.
-      if (rule.cap && fullPeriods.has(full(event.leadId, rule.id, period))) continue;
+      if (rule.cap && fullPeriods.has(full(keyOf(event.leadId, rule.id, period)))) continue;
       wanted.push({ event, rule, period });
     }
   }
   // What capped rules have already granted in the periods these events fall in.
   const granted = new Map<string, number>();
-  const keyOf = (leadId: string, ruleId: string, period: number) => `${leadId}|${ruleId}|${period}`;
   const keys = new Map<string, { leadId: string; rule: InterestRule; period: number }>();
   for (const w of wanted) if (w.rule.cap) keys.set(keyOf(w.event.leadId, w.rule.id, w.period), { leadId: w.event.leadId, rule: w.rule, period: w.period });
   if (keys.size) {
@@ -455,26 +456,29 @@ export async function scoreNewEvents(
     const leads = [...new Set(wanted.map((w) => w.event.leadId))].sort();
     await sql`SELECT id FROM leads WHERE workspace_id = ${workspaceId}::uuid AND id = ANY(${binaryArray('uuid', leads)}::uuid[])
       ORDER BY id FOR NO KEY UPDATE`.execute(trx);
-    const list = [...keys.values()];
+    const list = [...keys.entries()];
+    const leadIds = binaryArray(
+      'uuid',
+      list.map(([, k]) => k.leadId),
+    );
+    const ruleIds = binaryArray(
+      'text',
+      list.map(([, k]) => k.rule.id),
+    );
+    const periods = binaryArray(
+      'int4',
+      list.map(([, k]) => k.period),
+    );
     // One index probe per period (a join could hash every point of the workspace).
     const sums = await sql<{ points: number }>`
       SELECT (SELECT coalesce(sum(p.points), 0) FROM score_points p
         WHERE p.workspace_id = ${workspaceId}::uuid AND p.lead_id = k.lead_id AND p.rule_id = k.rule_id AND p.period = k.period)::float8 AS points
-      FROM unnest(${binaryArray(
-        'uuid',
-        list.map((k) => k.leadId),
-      )}::uuid[], ${binaryArray(
-        'text',
-        list.map((k) => k.rule.id),
-      )}::text[], ${binaryArray(
-        'int4',
-        list.map((k) => k.period),
-      )}::int4[]) WITH ORDINALITY AS k(lead_id, rule_id, period, n)
+      FROM unnest(${leadIds}::uuid[], ${ruleIds}::text[], ${periods}::int4[]) WITH ORDINALITY AS k(lead_id, rule_id, period, n)
       ORDER BY k.n`.execute(trx);
-    for (const [i, k] of list.entries()) {
+    for (const [i, [key, k]] of list.entries()) {
       const sum = Number(sums.rows[i]?.points ?? 0);
-      granted.set(keyOf(k.leadId, k.rule.id, k.period), sum);
-      if (sum >= (k.rule.cap?.points ?? Number.POSITIVE_INFINITY)) rememberFull(full(k.leadId, k.rule.id, k.period));
+      granted.set(key, sum);
+      if (sum >= (k.rule.cap?.points ?? Number.POSITIVE_INFINITY)) rememberFull(full(key));
     }
   }
   const points: { lead_id: string; rule_id: string; event_id: string; at: string; period: number; points: number }[] = [];
@@ -511,7 +515,7 @@ async function addInterest(trx: Kysely<DB>, workspaceId: string, doc: ScoringDoc
   const ids = binaryArray('uuid', [...mass.keys()]);
   const decay = decayAt(now, doc.interest.halfLifeDays);
   const interest = sql`(o.mass * ${decay}::float8)`;
-  // The leads are found by key (\`id = ANY\`), so the planner knows how many there are: joined to
+  // The leads are found by key (`id = ANY`), so the planner knows how many there are: joined to
   // a record set of unknown size instead, it scanned every lead of the workspace for one event.
   const result = await sql<RescoredRow>`
     WITH o AS (
