@@ -87,3 +87,48 @@ describe('score rows follow their lead', () => {
     expect(Object.entries(await counts()).filter(([, n]) => n > 0)).toEqual([]);
   });
 });
+
+/** Fit rules read a lead's account (industry, size); a change to the account moves its leads' fit. */
+describe("a lead's fit follows its account", () => {
+  let ctx: Ctx;
+  beforeAll(async () => {
+    ctx = await setup();
+  });
+  afterAll(async () => {
+    await ctx.app.close();
+  });
+
+  const fitOf = async (leadId: string) =>
+    (
+      await ctx.database.db
+        .selectFrom('lead_scores')
+        .select('fit_score')
+        .where('workspace_id', '=', ctx.workspace.id)
+        .where('lead_id', '=', leadId)
+        .executeTakeFirstOrThrow()
+    ).fit_score;
+
+  it('when the account is edited, merged, or updated by an import', async () => {
+    const lead = ctx.as(ctx.people.marketingLead);
+    const account = (await lead.post('/api/accounts', { name: 'Follow', domain: 'follow.example', industry: 'Retail', employees: 10 })).body;
+    const person = (await lead.post('/api/leads', { email: 'ana@follow.example', accountId: account.id, stage: 'lead' })).body;
+    const before = await fitOf(person.id);
+    // The default rules give a target industry 15 points.
+    const edited = await lead.patch(`/api/accounts/${account.id}`, { industry: 'Software', version: account.version });
+    expect(edited.status, JSON.stringify(edited.body)).toBe(200);
+    expect(await fitOf(person.id)).toBe(before + 15);
+    // Merged into an account in another industry: the lead reads the survivor's.
+    const other = (await lead.post('/api/accounts', { name: 'Survivor', domain: 'survivor.example', industry: 'Retail', employees: 10 })).body;
+    expect((await lead.post(`/api/accounts/${other.id}/merge`, { mergeId: account.id })).status).toBe(200);
+    expect(await fitOf(person.id)).toBe(before);
+    // An import that updates the survivor's industry.
+    const res = await ctx.app.inject({
+      method: 'POST',
+      url: '/api/imports/upload?entity=accounts',
+      headers: { authorization: `Bearer ${ctx.people.marketingLead.key}`, 'content-type': 'text/csv' },
+      payload: 'domain,name,industry\nsurvivor.example,Survivor,Healthcare\n',
+    });
+    expect(res.json()).toMatchObject({ updated: 1, failed: 0 });
+    expect(await fitOf(person.id)).toBe(before + 15);
+  });
+});

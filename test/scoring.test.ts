@@ -396,6 +396,58 @@ describe('the rules', () => {
     }
   });
 
+  it('evaluate only the fit rules a change touches, ending where evaluating every rule ends', async () => {
+    const scores = async () =>
+      (
+        await sql<{ lead_id: string; fit: number; cls: string }>`SELECT lead_id, fit_score AS fit, score_class AS cls FROM lead_scores
+          WHERE workspace_id = ${ctx.workspace.id}::uuid ORDER BY lead_id`.execute(ctx.database.db)
+      ).rows;
+    const state = await ctx.as(ctx.people.marketingLead).get('/api/scoring');
+    const doc: ScoringDocument = state.body.active.document;
+    const as = ctx.as(ctx.people.marketingLead);
+    const account = (await as.post('/api/accounts', { name: 'Fitvar', domain: 'fitvar.example', industry: 'Software', employees: 300 })).body;
+    for (const [email, title, country] of [
+      ['vp@fitvar.example', 'VP Sales', 'US'],
+      ['mgr@fitvar.example', 'Marketing Manager', 'DE'],
+      ['eng@gmail.com', 'Engineer', 'GB'],
+    ]) {
+      const created = await as.post('/api/leads', {
+        email,
+        title,
+        country,
+        stage: 'lead',
+        ...(email.endsWith('fitvar.example') ? { accountId: account.id } : {}),
+      });
+      expect(created.status, JSON.stringify(created.body)).toBe(201);
+    }
+    // A lead with no score row yet (as before its first scoring) gets every rule.
+    const unscored = (await ctx.as(ctx.people.marketingLead).post('/api/leads', { email: 'fresh@unscored.example', title: 'VP Marketing', stage: 'lead' }))
+      .body;
+    await ctx.database.db.deleteFrom('lead_scores').where('workspace_id', '=', ctx.workspace.id).where('lead_id', '=', unscored.id).execute();
+    // One rule removed, one changed in place, one added; the thresholds moved.
+    const changed: ScoringDocument = {
+      ...doc,
+      fit: {
+        rules: [
+          ...doc.fit.rules.filter((r) => r.id !== 'manager-title').map((r) => (r.id === 'senior-title' ? { ...r, points: 30 } : r)),
+          { id: 'us-gb', label: 'US or UK', field: 'country', op: 'oneOf', value: ['US', 'GB'], points: 10 },
+        ],
+      },
+      thresholds: { ...doc.thresholds, fit: doc.thresholds.fit + 5 },
+    };
+    expect(changed.fit.rules.some((r) => r.id === 'senior-title')).toBe(true);
+    expect((await ctx.as(ctx.people.marketingLead).put('/api/scoring/draft', { document: changed })).status).toBe(200);
+    expect((await ctx.as(ctx.people.marketingLead).post('/api/scoring/activate')).status).toBe(200);
+    const partial = await scores();
+    expect(partial.map((r) => r.lead_id)).toContain(unscored.id);
+    expect(new Set(partial.map((r) => r.fit)).size).toBeGreaterThan(2);
+    // Every rule evaluated again for every lead (no earlier rules given) gives the same.
+    await ctx.database.db.transaction().execute((trx) => rescoreAll(trx, ctx.workspace.id, changed, ctx.clock.now(), 'test'));
+    expect(await scores()).toEqual(partial);
+    expect((await ctx.as(ctx.people.marketingLead).put('/api/scoring/draft', { document: doc })).status).toBe(200);
+    expect((await ctx.as(ctx.people.marketingLead).post('/api/scoring/activate')).status).toBe(200);
+  });
+
   it('keep a score history per lead', async () => {
     const peter = await lead('peter@initech.example');
     const rows = await sql<{
@@ -459,5 +511,60 @@ describe('caps', () => {
     expect(await earned(l.id, 'pricing-page')).toBe(4 * points);
     await track([view()]);
     expect(await earned(l.id, 'pricing-page')).toBe(5 * points);
+  });
+
+  it('put a cap period’s boundary where ingest puts it when rescoring in SQL', async () => {
+    const { document } = await getActiveScoring(ctx.database.db, ctx.workspace.id);
+    // One point a day: each event's period decides whether it earns.
+    const daily: ScoringDocument = {
+      ...document,
+      interest: {
+        ...document.interest,
+        rules: [
+          ...document.interest.rules,
+          {
+            id: 'edge-view',
+            label: 'Edge',
+            when: { type: 'page', properties: [{ key: 'path', op: 'equals', value: '/edge' }] },
+            points: 1,
+            cap: { points: 1, days: 1 },
+          },
+        ],
+      },
+    };
+    expect((await ctx.as(ctx.people.marketingLead).put('/api/scoring/draft', { document: daily })).status).toBe(200);
+    expect((await ctx.as(ctx.people.marketingLead).post('/api/scoring/activate')).status).toBe(200);
+    await track([{ type: 'identify', userId: 'u-edge', traits: { email: 'edge@example.net' } }]);
+    const l = await lead('edge@example.net');
+    // A midnight (UTC) is a period boundary: a millisecond before, on it, and a millisecond after.
+    const midnight = Date.parse('2026-03-01T00:00:00.000Z');
+    const views = [midnight - 1, midnight, midnight + 1, midnight + 86_399_999].map((t) => ({
+      type: 'page',
+      userId: 'u-edge',
+      timestamp: new Date(t).toISOString(),
+      properties: { path: '/edge' },
+    }));
+    await track(views);
+    const points = () =>
+      ctx.database.db
+        .selectFrom('score_points as p')
+        .innerJoin('events as e', (j) => j.onRef('e.workspace_id', '=', 'p.workspace_id').onRef('e.id', '=', 'p.event_id'))
+        .select(['e.at', 'p.period', 'p.points'])
+        .where('p.workspace_id', '=', ctx.workspace.id)
+        .where('p.lead_id', '=', l.id)
+        .where('p.rule_id', '=', 'edge-view')
+        .orderBy('e.at')
+        .execute();
+    const ingested = await points();
+    // The view on the boundary opens a new day; the next two fall in it, which it has filled.
+    expect(ingested.map((p) => [p.at.getTime() - midnight, p.points])).toEqual([
+      [-1, 1],
+      [0, 1],
+    ]);
+    // Every point granted again by SQL lands in the same periods.
+    await ctx.database.db.transaction().execute((trx) => rescoreAll(trx, ctx.workspace.id, daily, ctx.clock.now(), 'test'));
+    expect(await points()).toEqual(ingested);
+    expect((await ctx.as(ctx.people.marketingLead).put('/api/scoring/draft', { document })).status).toBe(200);
+    expect((await ctx.as(ctx.people.marketingLead).post('/api/scoring/activate')).status).toBe(200);
   });
 });

@@ -7,6 +7,7 @@ import { AppError, invalid, notFound } from '../../lib/errors.js';
 import { uuidv7 } from '../../lib/ids.js';
 import { recordActivity } from '../activities/activities.repo.js';
 import { assertVersion } from '../leads/leads.service.js';
+import { rescoreAccountLeads } from '../scoring/scoring.service.js';
 import type { CreateAccountInput, ListAccountsQuery, UpdateAccountInput } from './accounts.schema.js';
 
 export interface Deps {
@@ -109,6 +110,7 @@ export async function updateAccount(deps: Deps, actor: Actor, id: string, input:
       .executeTakeFirstOrThrow()
       .catch(domainTaken(input.domain));
     await recordActivity(trx, actor, { kind: 'account.updated', at: now, accountId: id, data: { changed } });
+    await rescoreAccountLeads(trx, actor.workspaceId, [id], now, 'account');
     return updated;
   });
 }
@@ -143,6 +145,8 @@ export async function mergeAccounts(deps: Deps, actor: Actor, keepId: string, me
       accountId: keepId,
       data: { mergedId: mergeId, mergedName: dup.name, mergedDomain: dup.domain, filled: Object.keys(fill) },
     });
+    // The duplicate's leads now read this account's attributes, and this account may have gained some.
+    await rescoreAccountLeads(trx, ws, [keepId], now, 'account');
     return merged;
   });
 }

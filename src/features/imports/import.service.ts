@@ -10,7 +10,7 @@ import { AppError, invalidMany } from '../../lib/errors.js';
 import { uuidv7 } from '../../lib/ids.js';
 import { recordActivity } from '../activities/activities.repo.js';
 import { getEffectiveAgreement } from '../agreements/agreements.service.js';
-import { getActiveScoring, refreshLeads } from '../scoring/scoring.repo.js';
+import { getActiveScoring, refreshAccountLeads, refreshLeads } from '../scoring/scoring.repo.js';
 import { csvChunks } from './csv.js';
 import {
   type ColumnMapping,
@@ -688,6 +688,15 @@ class BatchWriter {
           WHERE t.workspace_id = ${ws}::uuid AND lower(t.domain) = r.domain
           RETURNING t.id`.execute(trx);
         this.counts.updated += updated.rows.length;
+        // Their leads' fit may read what changed.
+        await refreshAccountLeads(
+          trx,
+          ws,
+          this.scoring,
+          updated.rows.map((r) => r.id),
+          now,
+          'import',
+        );
       }
     });
   }

@@ -14,6 +14,7 @@ import {
   getActiveScoring,
   type PreviewCounts,
   previewRescore,
+  refreshAccountLeads,
   refreshLeads,
   rescoreAll,
   type ScoredEvent,
@@ -268,6 +269,16 @@ export async function scoreAfterEvents(
   }
   if (byId.size === 0) return [];
   return handOffQualified(trx, workspaceId, agreement, [...byId.values()], eventsByLead, now);
+}
+
+/**
+ * Refresh the scores of every lead at these accounts after the accounts changed (fit may read
+ * them); how many leads there were. Like an edit of a lead, this hands no one off: a lead that now
+ * qualifies goes to sales when its next event or edit scores it.
+ */
+export async function rescoreAccountLeads(trx: Kysely<DB>, workspaceId: string, accountIds: readonly string[], now: Date, cause: string): Promise<number> {
+  const scoring = await getActiveScoring(trx, workspaceId);
+  return (await refreshAccountLeads(trx, workspaceId, scoring.document, accountIds, now, cause)).length;
 }
 
 /** Refresh one lead's scores after a person created or edited it (fit may have moved); the lead with them. */

@@ -18,6 +18,15 @@ import {
 
 const NUMBER = '^-?[0-9]+(\\.[0-9]+)?$';
 
+/**
+ * Keeps a subquery apart from the query around it (the planner does not pull a subquery with an
+ * OFFSET into its parent), so an expression computed in it is computed once per row. Written as
+ * the text '0' on purpose: PostgreSQL lets parallel workers run a subquery only when its OFFSET is
+ * a constant it can see is zero before planning it, and a plain `0` reaches that check still
+ * wrapped in a cast to bigint. With `OFFSET 0`, rescoring a million leads ran on one core.
+ */
+export const FENCE = sql`OFFSET '0'`;
+
 /** A fact as text; properties only when they hold a string, number or boolean. */
 function factSql(ref: FieldRef): RawBuilder<string | null> {
   if ('property' in ref) {
@@ -80,12 +89,12 @@ export function leadFitsSql(workspaceId: string, doc: ScoringDocument, where: Ra
   });
   const fit = terms.length ? sql`(${sql.join(terms, sql` + `)})::integer` : sql`0`;
   const columns = [...facts.values()].map((f) => sql`, ${f.value} AS ${sql.ref(f.name)}`);
-  // OFFSET 0: without it the planner would put each fact's expression back into every rule.
+  // The fence: without it the planner would put each fact's expression back into every rule.
   return sql`SELECT f.id, ${fit} AS fit FROM (
       SELECT l.id ${sql.join(columns, sql``)}
       FROM leads l LEFT JOIN accounts a ON a.workspace_id = l.workspace_id AND a.id = l.account_id
       WHERE l.workspace_id = ${workspaceId}::uuid AND ${where}
-      OFFSET 0
+      ${FENCE}
     ) AS f`;
 }
 
@@ -115,7 +124,15 @@ export function interestPredicateSql(rule: InterestRule): RawBuilder<boolean> {
   return sql`(${sql.join(parts, sql` AND `)})`;
 }
 
-const epochMs = (column: RawBuilder<unknown>) => sql`(extract(epoch from ${column}) * 1000 - ${sql.lit(SCORE_EPOCH_MS)})`;
+/**
+ * Milliseconds from the scoring epoch, as float8. `date_part` rather than `extract`, which
+ * returns numeric: numeric arithmetic made summing a million points' weights three times
+ * slower (0.95 s against 0.30 s). The epoch's seconds are taken away before scaling: a time on a
+ * whole second comes out exact, so a cap period's boundary (a whole day) falls where `periodOf`
+ * puts it, and any other time is off by under 0.2 µs, less than the microsecond that separates
+ * two timestamps.
+ */
+const epochMs = (column: RawBuilder<unknown>) => sql`((date_part('epoch', ${column}) - ${sql.lit(SCORE_EPOCH_MS / 1000)}) * 1000)`;
 
 /**
  * Every point the rules grant from the workspace's linked events, caps applied in time order:
