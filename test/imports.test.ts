@@ -295,3 +295,48 @@ describe('export', () => {
     expect(parse(deals.body, { columns: true }).length).toBe(await countRows(ctx, 'deals'));
   });
 });
+
+describe('an import across a rule change', () => {
+  it('scores every lead under the rules active when its batch is written', async () => {
+    const { Readable } = await import('node:stream');
+    const { runImport } = await import('../src/features/imports/import.service.js');
+    const { activateScoring } = await import('../src/features/scoring/scoring.service.js');
+    const { DEFAULT_SCORING } = await import('../src/domain/scoring.js');
+    const lead = ctx.people.marketingLead;
+    const rows = Array.from({ length: 5_000 }, (_, i) => `across${i}@across.example,${i % 2 ? 'Engineer' : 'Analyst'}`);
+    // Engineers are worth 40 more under the rules activated once the first batch is written.
+    const changed = {
+      ...DEFAULT_SCORING,
+      fit: { rules: [...DEFAULT_SCORING.fit.rules, { id: 'engineers', label: 'Engineer', field: 'title', op: 'contains', value: 'engineer', points: 40 }] },
+    };
+    expect((await ctx.as(lead).put('/api/scoring/draft', { document: changed })).status).toBe(200);
+    let activated = false;
+    const result = await runImport(
+      { db: ctx.database.db, clock: ctx.clock },
+      lead.actor,
+      Readable.from([`email,jobtitle\n${rows.join('\n')}\n`]),
+      { entity: 'leads', format: 'custom', mapping: { email: 'email', jobtitle: 'title' }, duplicates: 'update', dryRun: false },
+      async () => {
+        if (activated) return;
+        activated = true;
+        await activateScoring({ db: ctx.database.db, clock: ctx.clock }, lead.actor);
+      },
+    );
+    expect(activated).toBe(true);
+    expect(result).toMatchObject({ inserted: 5_000, failed: 0 });
+    const fits = await ctx.database.db
+      .selectFrom('leads')
+      .innerJoin('lead_scores as s', (j) => j.onRef('s.workspace_id', '=', 'leads.workspace_id').onRef('s.lead_id', '=', 'leads.id'))
+      .select(['leads.title', 's.fit_score'])
+      .where('leads.workspace_id', '=', ctx.workspace.id)
+      .where('leads.email', 'like', 'across%')
+      .execute();
+    expect(fits).toHaveLength(5_000);
+    const byTitle = new Map<string, Set<number>>();
+    for (const f of fits) byTitle.set(f.title as string, (byTitle.get(f.title as string) ?? new Set()).add(f.fit_score));
+    expect([...(byTitle.get('Engineer') ?? [])]).toEqual([40]);
+    expect([...(byTitle.get('Analyst') ?? [])]).toEqual([0]);
+    expect((await ctx.as(lead).put('/api/scoring/draft', { document: DEFAULT_SCORING })).status).toBe(200);
+    expect((await ctx.as(lead).post('/api/scoring/activate')).status).toBe(200);
+  });
+});

@@ -2,6 +2,7 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_SCORING, type ScoringDocument } from '../src/domain/scoring.js';
 import { getActiveScoring, previewRescore, reclassifyDecayed, rescoreAll, scoreNewEvents } from '../src/features/scoring/scoring.repo.js';
+import { activateIn } from '../src/features/scoring/scoring.service.js';
 import { DecayJob } from '../src/jobs/decay.js';
 import { uuidv7 } from '../src/lib/ids.js';
 import { type Ctx, countRows, setup } from './harness.js';
@@ -410,7 +411,7 @@ describe('the rules', () => {
       ['vp@fitvar.example', 'VP Sales', 'US'],
       ['mgr@fitvar.example', 'Marketing Manager', 'DE'],
       ['eng@gmail.com', 'Engineer', 'GB'],
-    ]) {
+    ] as const) {
       const created = await as.post('/api/leads', {
         email,
         title,
@@ -489,6 +490,37 @@ describe('caps', () => {
     setTimeout(release, 300);
     await Promise.all([first, second]);
     expect(await earned(l.id, 'pricing-page')).toBe(pricing?.cap?.points);
+  });
+
+  it('score an event that arrives during a rule change under the new rules', async () => {
+    await track([{ type: 'identify', userId: 'u-during', traits: { email: 'during@example.net' } }]);
+    const l = await lead('during@example.net');
+    const { document } = await getActiveScoring(ctx.database.db, ctx.workspace.id);
+    const during: ScoringDocument = {
+      ...document,
+      interest: {
+        ...document.interest,
+        rules: [...document.interest.rules, { id: 'during-change', label: 'During', when: { type: 'track', event: 'Webinar Joined' }, points: 7 }],
+      },
+    };
+    expect((await ctx.as(ctx.people.marketingLead).put('/api/scoring/draft', { document: during })).status).toBe(200);
+    // The activation holds on before committing, as rescoring a large workspace would; the event
+    // arrives meanwhile, and its request is answered once it is stored and scored.
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const activation = ctx.database.db.transaction().execute(async (trx) => {
+      await activateIn(trx, ctx.people.marketingLead.actor, ctx.clock.now());
+      await held;
+    });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const arriving = track([{ type: 'track', userId: 'u-during', event: 'Webinar Joined' }]);
+    setTimeout(release, 300);
+    await Promise.all([activation, arriving]);
+    expect(await earned(l.id, 'during-change')).toBe(7);
+    expect((await ctx.as(ctx.people.marketingLead).put('/api/scoring/draft', { document })).status).toBe(200);
+    expect((await ctx.as(ctx.people.marketingLead).post('/api/scoring/activate')).status).toBe(200);
   });
 
   it('count again under a new version of the rules once a period is full', async () => {

@@ -1,7 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import type { DB } from '../db/schema.js';
-import { getActiveScoring, reclassifyDecayed } from '../features/scoring/scoring.repo.js';
+import { activeScoringLocked, reclassifyDecayed } from '../features/scoring/scoring.repo.js';
 import type { Clock } from '../lib/clock.js';
 import { PeriodicJob } from './periodic.js';
 
@@ -26,8 +26,10 @@ export class DecayJob extends PeriodicJob {
     try {
       const workspaces = only ? [{ id: only }] : await this.db.selectFrom('workspaces').select('id').execute();
       for (const { id } of workspaces) {
-        const scoring = await getActiveScoring(this.db, id);
-        moved += await this.db.transaction().execute((trx) => reclassifyDecayed(trx, id, scoring.document, this.clock.now()));
+        moved += await this.db.transaction().execute(async (trx) => {
+          const scoring = await activeScoringLocked(trx, id);
+          return reclassifyDecayed(trx, id, scoring.document, this.clock.now());
+        });
       }
       if (moved) this.log?.info({ moved }, 'leads reclassified as interest decayed');
     } catch (error) {

@@ -10,7 +10,7 @@ import { AppError, invalidMany } from '../../lib/errors.js';
 import { uuidv7 } from '../../lib/ids.js';
 import { recordActivity } from '../activities/activities.repo.js';
 import { getEffectiveAgreement } from '../agreements/agreements.service.js';
-import { getActiveScoring, refreshAccountLeads, refreshLeads } from '../scoring/scoring.repo.js';
+import { activeScoringLocked, getActiveScoring, refreshAccountLeads, refreshLeads } from '../scoring/scoring.repo.js';
 import { csvChunks } from './csv.js';
 import {
   type ColumnMapping,
@@ -280,6 +280,8 @@ function accountOf(ws: string) {
 /** A batch of leads ready to write: its columns, and what is needed of each row afterwards. */
 interface LeadBatch {
   columns: Record<LeadColumn, Buffer>;
+  /** The rules its fit was scored under. */
+  scoring: ScoringDocument;
   rows: { id: string; email: string; n: number; line: number; unsure: boolean }[];
   /** Domains this import had not met before the batch. */
   unsure: Set<string>;
@@ -294,6 +296,8 @@ function updatedFields(from: RawBuilder<unknown>, now: Date) {
     properties = leads.properties || coalesce(${from}.properties, '{}'), version = leads.version + 1, updated_at = ${now}::timestamptz`;
 }
 
+const sameRules = (a: ScoringDocument, b: ScoringDocument) => a === b || JSON.stringify(a) === JSON.stringify(b);
+
 /** Checks rows and writes them a batch at a time, set-based. */
 class BatchWriter {
   constructor(
@@ -301,7 +305,8 @@ class BatchWriter {
     private readonly actor: Actor,
     private readonly opts: ImportOptions,
     private readonly agreement: AgreementDocument,
-    private readonly scoring: ScoringDocument,
+    /** The active rules as this import last read them (see `writeLeads`). */
+    private scoring: ScoringDocument,
     private readonly counts: ImportCounts,
     private readonly problem: (p: ImportProblem) => void,
     private readonly notes: Set<string>,
@@ -467,7 +472,7 @@ class BatchWriter {
     // and a lead that has one is rescored in SQL, as is a row that updates an existing lead.
     const c = Object.fromEntries(LEAD_COLUMN_NAMES.map((k) => [k, [] as unknown[]])) as Record<LeadColumn, unknown[]>;
     // What writing needs of each row afterwards; the rows themselves are let go.
-    const batch: LeadBatch = { rows: [], unsure: new Set(), columns: {} as Record<LeadColumn, Buffer> };
+    const batch: LeadBatch = { rows: [], unsure: new Set(), columns: {} as Record<LeadColumn, Buffer>, scoring: this.scoring };
     for (const r of all) {
       const domain = r.account_domain as string | null;
       const account = domain ? this.knownAccounts.get(domain) : null;
@@ -502,6 +507,11 @@ class BatchWriter {
     const ws = this.actor.workspaceId;
     const now = this.deps.clock.now();
     await this.deps.db.transaction().execute(async (trx) => {
+      // Rules activated since the batch was scored: every lead it writes is scored again in SQL,
+      // and the batches after it are scored under them.
+      const active = (await activeScoringLocked(trx, ws)).document;
+      const rulesMoved = !sameRules(active, batch.scoring);
+      if (rulesMoved) this.scoring = active;
       // New emails are inserted and, under the update policy, the leads that already have theirs
       // updated. A returned id that is not the one proposed is an existing lead.
       const onConflict =
@@ -532,7 +542,7 @@ class BatchWriter {
         if (proposed) {
           this.counts.inserted += 1;
           // Scored without an account, which the statement then found.
-          if (proposed.unsure && w.account_id) rescore.push(w.id);
+          if (rulesMoved || (proposed.unsure && w.account_id)) rescore.push(w.id);
         } else {
           this.counts.updated += 1;
           rescore.push(w.id);
@@ -542,7 +552,7 @@ class BatchWriter {
       if (this.opts.duplicates === 'fail') {
         for (const r of left.values()) this.fail({ n: r.n, line: r.line, values: {}, properties: {} }, 'email', `a lead with ${r.email} already exists`);
       } else this.counts.skipped += left.size;
-      await refreshLeads(trx, ws, this.scoring, rescore, now, 'import');
+      await refreshLeads(trx, ws, active, rescore, now, 'import');
       if (batch.unsure.size) await this.learnAccounts(trx, [...batch.unsure]);
     });
   }
@@ -689,6 +699,7 @@ class BatchWriter {
           RETURNING t.id`.execute(trx);
         this.counts.updated += updated.rows.length;
         // Their leads' fit may read what changed.
+        this.scoring = (await activeScoringLocked(trx, ws)).document;
         await refreshAccountLeads(
           trx,
           ws,

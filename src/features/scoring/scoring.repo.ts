@@ -63,6 +63,24 @@ export async function getActiveScoring(db: Kysely<DB>, workspaceId: string): Pro
   return { version: row.version, id: row.id, document };
 }
 
+/**
+ * The active rules, for a transaction that scores with them. Scoring with the active rules and
+ * activating new ones exclude each other per workspace: this takes the workspace's scoring lock
+ * shared, activation takes it alone (`lockScoringAlone`). Without it, events stored while a rule
+ * change rescored the workspace were scored under the rules it replaced and kept those points.
+ * The rules are read in a statement after the lock, so a change committed while this waited is
+ * the one read. The lock lasts until the transaction ends.
+ */
+export async function activeScoringLocked(trx: Kysely<DB>, workspaceId: string): Promise<ActiveScoring> {
+  await sql`SELECT pg_advisory_xact_lock_shared(hashtext(${`scoring:${workspaceId}`}))`.execute(trx);
+  return getActiveScoring(trx, workspaceId);
+}
+
+/** Activation's side of `activeScoringLocked`: no transaction scores this workspace until this one ends. */
+export async function lockScoringAlone(trx: Kysely<DB>, workspaceId: string): Promise<void> {
+  await sql`SELECT pg_advisory_xact_lock(hashtext(${`scoring:${workspaceId}`}))`.execute(trx);
+}
+
 /** Leads with their scores, in the same order (a lead not scored yet has 0, 0 and no class). */
 export async function withScores(db: Kysely<DB>, workspaceId: string, leads: readonly Lead[]): Promise<ScoredLead[]> {
   const rows = leads.length

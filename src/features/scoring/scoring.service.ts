@@ -11,7 +11,9 @@ import { getEffectiveAgreement } from '../agreements/agreements.service.js';
 import { eventMeets, handOffQualified, type Qualified } from './qualify.js';
 import {
   type ActiveScoring,
+  activeScoringLocked,
   getActiveScoring,
+  lockScoringAlone,
   type PreviewCounts,
   previewRescore,
   refreshAccountLeads,
@@ -87,6 +89,8 @@ export async function saveScoringDraft(deps: Deps, actor: Actor, input: unknown)
   const document = checked(input);
   const now = deps.clock.now();
   return deps.db.transaction().execute(async (trx) => {
+    // Until this commits, no event, edit or import scores this workspace under the rules it replaces.
+    await lockScoringAlone(trx, actor.workspaceId);
     const draft = await trx
       .selectFrom('scoring_rules')
       .select(['id', 'version'])
@@ -192,38 +196,43 @@ export interface Activation {
  * go to sales through the usual path as soon as their next event or edit scores them.
  */
 export async function activateScoring(deps: Deps, actor: Actor): Promise<Activation> {
-  assertMayEdit(actor);
   const now = deps.clock.now();
-  return deps.db.transaction().execute(async (trx) => {
-    const draft = await trx
-      .selectFrom('scoring_rules')
-      .selectAll()
-      .where('workspace_id', '=', actor.workspaceId)
-      .where('status', '=', 'draft')
-      .forUpdate()
-      .executeTakeFirst();
-    if (!draft) throw notFound('Scoring draft (save one with PUT /api/scoring/draft)');
-    const document = checked(draft.document);
-    // The rules the stored points were granted under: unchanged interest rules keep the points.
-    const previous = await getActiveScoring(trx, actor.workspaceId);
-    await trx
-      .updateTable('scoring_rules')
-      .set({ status: 'superseded', updated_at: now })
-      .where('workspace_id', '=', actor.workspaceId)
-      .where('status', '=', 'active')
-      .execute();
-    await trx
-      .updateTable('scoring_rules')
-      .set({ status: 'active', activated_at: now, activated_by: actor.via === 'system' ? null : actor.userId, updated_at: now })
-      .where('workspace_id', '=', actor.workspaceId)
-      .where('id', '=', draft.id)
-      .execute();
-    const rescored = await rescoreAll(trx, actor.workspaceId, document, now, `rules v${draft.version}`, previous.document);
-    const agreement = await getEffectiveAgreement(trx, actor.workspaceId);
-    const qualifying = await countQualifying(trx, actor.workspaceId, agreement.document, document, now);
-    await recordActivity(trx, actor, { kind: 'scoring.activated', at: now, data: { version: draft.version, rescored, qualifying } });
-    return { version: draft.version, rescored, qualifying };
-  });
+  return deps.db.transaction().execute((trx) => activateIn(trx, actor, now));
+}
+
+/** `activateScoring` inside the caller's transaction. */
+export async function activateIn(trx: Kysely<DB>, actor: Actor, now: Date): Promise<Activation> {
+  assertMayEdit(actor);
+  // Until this commits, no event, edit or import scores this workspace under the rules it replaces.
+  await lockScoringAlone(trx, actor.workspaceId);
+  const draft = await trx
+    .selectFrom('scoring_rules')
+    .selectAll()
+    .where('workspace_id', '=', actor.workspaceId)
+    .where('status', '=', 'draft')
+    .forUpdate()
+    .executeTakeFirst();
+  if (!draft) throw notFound('Scoring draft (save one with PUT /api/scoring/draft)');
+  const document = checked(draft.document);
+  // The rules the stored points were granted under: unchanged interest rules keep the points.
+  const previous = await getActiveScoring(trx, actor.workspaceId);
+  await trx
+    .updateTable('scoring_rules')
+    .set({ status: 'superseded', updated_at: now })
+    .where('workspace_id', '=', actor.workspaceId)
+    .where('status', '=', 'active')
+    .execute();
+  await trx
+    .updateTable('scoring_rules')
+    .set({ status: 'active', activated_at: now, activated_by: actor.via === 'system' ? null : actor.userId, updated_at: now })
+    .where('workspace_id', '=', actor.workspaceId)
+    .where('id', '=', draft.id)
+    .execute();
+  const rescored = await rescoreAll(trx, actor.workspaceId, document, now, `rules v${draft.version}`, previous.document);
+  const agreement = await getEffectiveAgreement(trx, actor.workspaceId);
+  const qualifying = await countQualifying(trx, actor.workspaceId, agreement.document, document, now);
+  await recordActivity(trx, actor, { kind: 'scoring.activated', at: now, data: { version: draft.version, rescored, qualifying } });
+  return { version: draft.version, rescored, qualifying };
 }
 
 /**
@@ -238,7 +247,7 @@ export async function scoreAfterEvents(
   stored: readonly ScoredEvent[],
   now: Date,
 ): Promise<Qualified[]> {
-  const scoring = await getActiveScoring(trx, workspaceId);
+  const scoring = await activeScoringLocked(trx, workspaceId);
   const { events, rescored } = await scoreNewEvents(trx, workspaceId, scoring, stored, now);
   const agreement = await getEffectiveAgreement(trx, workspaceId);
   const eventsByLead = new Map<string, EventFacts[]>();
@@ -277,13 +286,13 @@ export async function scoreAfterEvents(
  * qualifies goes to sales when its next event or edit scores it.
  */
 export async function rescoreAccountLeads(trx: Kysely<DB>, workspaceId: string, accountIds: readonly string[], now: Date, cause: string): Promise<number> {
-  const scoring = await getActiveScoring(trx, workspaceId);
+  const scoring = await activeScoringLocked(trx, workspaceId);
   return (await refreshAccountLeads(trx, workspaceId, scoring.document, accountIds, now, cause)).length;
 }
 
 /** Refresh one lead's scores after a person created or edited it (fit may have moved); the lead with them. */
 export async function rescoreLead(trx: Kysely<DB>, workspaceId: string, lead: Lead, now: Date): Promise<ScoredLead> {
-  const scoring = await getActiveScoring(trx, workspaceId);
+  const scoring = await activeScoringLocked(trx, workspaceId);
   const [s] = await refreshLeads(trx, workspaceId, scoring.document, [lead.id], now, 'profile');
   return { ...lead, fit_score: s?.fit ?? 0, interest_score: s?.interest ?? 0, score_class: s?.cls ?? null };
 }
