@@ -232,6 +232,35 @@ describe('the tracking API', () => {
       .where('id', '=', account.id)
       .executeTakeFirstOrThrow();
     expect(again.employees).toBe(450);
+    // Another person's call that changes the industry moves the fit of everyone at the account
+    // (the default rules give a target industry 15 points); one that repeats it writes nothing.
+    const fitOf = async (email: string) =>
+      (
+        await ctx.database.db
+          .selectFrom('leads')
+          .innerJoin('lead_scores as s', (j) => j.onRef('s.workspace_id', '=', 'leads.workspace_id').onRef('s.lead_id', '=', 'leads.id'))
+          .select('s.fit_score')
+          .where('leads.workspace_id', '=', ctx.workspace.id)
+          .where('leads.email', '=', email)
+          .executeTakeFirstOrThrow()
+      ).fit_score;
+    const before = await fitOf('lin@acme-rockets.example');
+    const other = `anon-${mid('g')}`;
+    await send('/v1/identify', { anonymousId: other, traits: { email: 'max@acme-rockets.example' }, messageId: mid('i') });
+    await send('/v1/g', { ...group, anonymousId: other, traits: { industry: 'Software' }, messageId: mid('g') });
+    expect(await fitOf('lin@acme-rockets.example')).toBe(before + 15);
+    const version = async () =>
+      (
+        await ctx.database.db
+          .selectFrom('accounts')
+          .select('version')
+          .where('workspace_id', '=', ctx.workspace.id)
+          .where('id', '=', account.id)
+          .executeTakeFirstOrThrow()
+      ).version;
+    const changedVersion = await version();
+    await send('/v1/g', { ...group, anonymousId: other, traits: { industry: 'Software', employees: 450 }, messageId: mid('g') });
+    expect(await version()).toBe(changedVersion);
   });
 
   it('follows an alias from an old id to the user', async () => {

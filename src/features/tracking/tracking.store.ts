@@ -323,14 +323,20 @@ async function applyGroup(trx: Kysely<DB>, workspaceId: string, e: IncomingEvent
       (await trx.selectFrom('accounts').select('id').where('workspace_id', '=', workspaceId).where(sql`lower(domain)`, '=', domain).executeTakeFirst())?.id ??
       null;
   }
+  // Whether the account's attributes changed: a group call that repeats them writes nothing.
+  let changed = false;
   if (accountId) {
-    if (Object.keys(fields).length) {
-      await trx
+    const entries = Object.entries(fields);
+    if (entries.length) {
+      const updated = await trx
         .updateTable('accounts')
         .set((eb) => ({ ...fields, updated_at: now, version: eb('version', '+', 1) }))
         .where('workspace_id', '=', workspaceId)
         .where('id', '=', accountId as string)
-        .execute();
+        .where((eb) => eb.or(entries.map(([column, value]) => eb(column as keyof typeof fields, 'is distinct from', value))))
+        .returning('id')
+        .executeTakeFirst();
+      changed = updated !== undefined;
     }
   } else if (fields.name || domain) {
     accountId = uuidv7(now.getTime());
@@ -371,7 +377,9 @@ async function applyGroup(trx: Kysely<DB>, workspaceId: string, e: IncomingEvent
       .where('account_id', 'is', null)
       .execute();
   }
-  // The account's attributes feed the fit of everyone at it.
+  // The account's attributes feed the fit of everyone at it: when they change, all its leads
+  // are scored again; otherwise only the lead that made the call (it may have just joined it).
+  if (!changed) return leadId ? [leadId] : [];
   const people = await trx.selectFrom('leads').select('id').where('workspace_id', '=', workspaceId).where('account_id', '=', accountId).execute();
   return people.map((p) => p.id);
 }
