@@ -340,3 +340,50 @@ describe('an import across a rule change', () => {
     expect((await ctx.as(lead).post('/api/scoring/activate')).status).toBe(200);
   });
 });
+
+describe('duplicates across batches', () => {
+  it('updates a lead a later batch repeats, and one the workspace already had, counting each once', async () => {
+    const as = ctx.as(ctx.people.marketingLead);
+    expect((await as.post('/api/leads', { email: 'already@plain.example', title: 'Before', stage: 'lead' })).status).toBe(201);
+    // Batches of 2,000: the second repeats a row of the first, then meets an email the workspace
+    // already had.
+    const lines = Array.from({ length: 4_500 }, (_, i) => `plain${i}@plain.example,Title ${i}`);
+    lines[2_000] = 'plain5@plain.example,Repeated';
+    lines[2_500] = 'already@plain.example,After';
+    const res = await ctx.app.inject({
+      method: 'POST',
+      url: '/api/imports/upload?entity=leads',
+      headers: { authorization: `Bearer ${ctx.people.marketingLead.key}`, 'content-type': 'text/csv' },
+      payload: `email,title\n${lines.join('\n')}\n`,
+    });
+    expect(res.json()).toMatchObject({ inserted: 4_498, updated: 2, failed: 0 });
+    const titles = await ctx.database.db
+      .selectFrom('leads')
+      .select(['email', 'title'])
+      .where('workspace_id', '=', ctx.workspace.id)
+      .where('email', 'in', ['plain5@plain.example', 'already@plain.example', 'plain4499@plain.example'])
+      .orderBy('email')
+      .execute();
+    expect(titles).toEqual([
+      { email: 'already@plain.example', title: 'After' },
+      { email: 'plain4499@plain.example', title: 'Title 4499' },
+      { email: 'plain5@plain.example', title: 'Repeated' },
+    ]);
+    const count = await ctx.database.db
+      .selectFrom('leads')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('workspace_id', '=', ctx.workspace.id)
+      .where('email', 'like', '%@plain.example')
+      .executeTakeFirstOrThrow();
+    expect(Number(count.n)).toBe(4_499);
+    const unscored = await ctx.database.db
+      .selectFrom('leads')
+      .leftJoin('lead_scores as s', (j) => j.onRef('s.workspace_id', '=', 'leads.workspace_id').onRef('s.lead_id', '=', 'leads.id'))
+      .select('leads.id')
+      .where('leads.workspace_id', '=', ctx.workspace.id)
+      .where('leads.email', 'like', '%@plain.example')
+      .where('s.lead_id', 'is', null)
+      .execute();
+    expect(unscored).toEqual([]);
+  });
+});
