@@ -161,7 +161,9 @@ export class Ingestor {
       const byWorkspace = new Map<string, Waiting[]>();
       for (const w of group) byWorkspace.set(w.workspaceId, [...(byWorkspace.get(w.workspaceId) ?? []), w]);
       const results = new Map<Waiting, StoreResult>();
-      for (const [workspaceId, waiting] of byWorkspace) {
+      // Workspaces in one order in every group, so two groups take their workspaces' scoring
+      // locks (see `activeScoringLocked`) in the same order and cannot wait on each other.
+      for (const [workspaceId, waiting] of [...byWorkspace].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
         const { fresh, touched, linked } = await storeEvents(
           trx,
           workspaceId,
