@@ -89,8 +89,6 @@ export async function saveScoringDraft(deps: Deps, actor: Actor, input: unknown)
   const document = checked(input);
   const now = deps.clock.now();
   return deps.db.transaction().execute(async (trx) => {
-    // Until this commits, no event, edit or import scores this workspace under the rules it replaces.
-    await lockScoringAlone(trx, actor.workspaceId);
     const draft = await trx
       .selectFrom('scoring_rules')
       .select(['id', 'version'])
