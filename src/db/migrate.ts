@@ -10,6 +10,7 @@ import * as leadScoresUnchecked from './migrations/008_lead_scores_unchecked.js'
 import * as hotWrites from './migrations/009_hot_writes.js';
 import * as partialLeadIndexes from './migrations/010_partial_lead_indexes.js';
 import * as pointsInPlace from './migrations/011_points_in_place.js';
+import * as scoringLockFunction from './migrations/012_scoring_lock_function.js';
 import type { DB } from './schema.js';
 
 /** Migrations ship inside the code, in order; the file names are their stable keys. */
@@ -25,6 +26,7 @@ const migrations: Record<string, Migration> = {
   '009_hot_writes': hotWrites,
   '010_partial_lead_indexes': partialLeadIndexes,
   '011_points_in_place': pointsInPlace,
+  '012_scoring_lock_function': scoringLockFunction,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

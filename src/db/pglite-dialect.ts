@@ -13,7 +13,8 @@ import { type Param, type StatementResult, toParam } from './pglite-session.js';
 
 /** The embedded database as the driver sees it: statements in, rows out. */
 export interface EmbeddedClient {
-  query(sql: string, params: Param[]): Promise<StatementResult>;
+  /** With `begin`, a transaction is opened just before the statement. */
+  query(sql: string, params: Param[], options?: { begin?: boolean }): Promise<StatementResult>;
   close(): Promise<void>;
 }
 
@@ -64,15 +65,19 @@ class PGliteDriver implements Driver {
     return this.#connection;
   }
 
+  /** The transaction opens with its first statement (`PGliteConnection`), saving a trip to the database. */
   async beginTransaction(connection: DatabaseConnection): Promise<void> {
-    await connection.executeQuery(CompiledQuery.raw('begin'));
+    (connection as PGliteConnection).beginWithNext();
   }
 
   async commitTransaction(connection: DatabaseConnection): Promise<void> {
+    // A transaction that ran no statement never opened.
+    if ((connection as PGliteConnection).cancelBegin()) return;
     await connection.executeQuery(CompiledQuery.raw('commit'));
   }
 
   async rollbackTransaction(connection: DatabaseConnection): Promise<void> {
+    if ((connection as PGliteConnection).cancelBegin()) return;
     await connection.executeQuery(CompiledQuery.raw('rollback'));
   }
 
@@ -90,13 +95,27 @@ class PGliteDriver implements Driver {
 
 class PGliteConnection implements DatabaseConnection {
   readonly #client: EmbeddedClient;
+  /** A transaction was begun and its BEGIN goes with the next statement. */
+  #beginPending = false;
 
   constructor(client: EmbeddedClient) {
     this.#client = client;
   }
 
+  beginWithNext(): void {
+    this.#beginPending = true;
+  }
+
+  /** Forget a BEGIN not sent yet; answers whether there was one. */
+  cancelBegin(): boolean {
+    const pending = this.#beginPending;
+    this.#beginPending = false;
+    return pending;
+  }
+
   async executeQuery<R>(compiled: CompiledQuery): Promise<QueryResult<R>> {
-    const result = await this.#client.query(compiled.sql, compiled.parameters.map(toParam));
+    const begin = this.cancelBegin();
+    const result = await this.#client.query(compiled.sql, compiled.parameters.map(toParam), { begin });
     const rows = result.rows as R[];
     return result.affected === undefined ? { rows } : { rows, numAffectedRows: result.affected };
   }

@@ -65,9 +65,17 @@ export class PGliteSession {
     return new PGliteSession(engine, parsers);
   }
 
-  async query(text: string, params: readonly Param[]): Promise<StatementResult> {
-    if (params.length === 0 && SIMPLE.test(text)) return this.#read((await this.#send(wire.query(text))).result);
-    const parts: Uint8Array[] = this.#closing.map((name) => wire.close({ type: 'S', name }));
+  /**
+   * Run one statement. With `begin`, a transaction is opened first, in the same message: a
+   * transaction's BEGIN costs no trip of its own to the database's thread and back.
+   */
+  async query(text: string, params: readonly Param[], options: { begin?: boolean } = {}): Promise<StatementResult> {
+    const parts: Uint8Array[] = options.begin ? [wire.query('begin')] : [];
+    if (params.length === 0 && SIMPLE.test(text)) {
+      parts.push(wire.query(text));
+      return this.#read((await this.#send(concat(parts))).result);
+    }
+    for (const name of this.#closing) parts.push(wire.close({ type: 'S', name }));
     this.#closing = [];
     let name = this.#prepared.get(text);
     let parsing = false;

@@ -47,6 +47,11 @@ export async function getActiveScoring(db: Kysely<DB>, workspaceId: string): Pro
     .where('workspace_id', '=', workspaceId)
     .where('status', '=', 'active')
     .executeTakeFirst();
+  return withDocument(db, workspaceId, row);
+}
+
+/** The rules' document, from memory once read (an active version's document never changes). */
+async function withDocument(db: Kysely<DB>, workspaceId: string, row: { id: string; version: number } | undefined): Promise<ActiveScoring> {
   if (!row) return { version: 0, id: null, document: DEFAULT_SCORING };
   let document = documents.get(row.id);
   if (!document) {
@@ -68,17 +73,19 @@ export async function getActiveScoring(db: Kysely<DB>, workspaceId: string): Pro
  * activating new ones exclude each other per workspace: this takes the workspace's scoring lock
  * shared, activation takes it alone (`lockScoringAlone`). Without it, events stored while a rule
  * change rescored the workspace were scored under the rules it replaced and kept those points.
- * The rules are read in a statement after the lock, so a change committed while this waited is
- * the one read. The lock lasts until the transaction ends.
+ * The rules are read after the lock is granted, in a snapshot of their own (the database function
+ * `active_scoring_locked` does both), so a change committed while this waited is the one read.
+ * The lock lasts until the transaction ends.
  */
 export async function activeScoringLocked(trx: Kysely<DB>, workspaceId: string): Promise<ActiveScoring> {
-  await sql`SELECT pg_advisory_xact_lock_shared(hashtext(${`scoring:${workspaceId}`}))`.execute(trx);
-  return getActiveScoring(trx, workspaceId);
+  const { rows } = await sql<{ id: string; version: number }>`SELECT id, version FROM active_scoring_locked(${workspaceId}::uuid)`.execute(trx);
+  return withDocument(trx, workspaceId, rows[0]);
 }
 
 /** Activation's side of `activeScoringLocked`: no transaction scores this workspace until this one ends. */
 export async function lockScoringAlone(trx: Kysely<DB>, workspaceId: string): Promise<void> {
-  await sql`SELECT pg_advisory_xact_lock(hashtext(${`scoring:${workspaceId}`}))`.execute(trx);
+  // The same key as `active_scoring_locked` computes.
+  await sql`SELECT pg_advisory_xact_lock(hashtext('scoring:' || ${workspaceId}::uuid::text))`.execute(trx);
 }
 
 /** Leads with their scores, in the same order (a lead not scored yet has 0, 0 and no class). */
