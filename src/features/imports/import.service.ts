@@ -283,7 +283,8 @@ interface LeadBatch {
   columns: Record<LeadColumn, Buffer>;
   /** The rules its fit was scored under. */
   scoring: ScoringDocument;
-  rows: { id: string; email: string; n: number; line: number; unsure: boolean; maybeSeen: boolean }[];
+  /** Each row's email, row and line, for the problems writing may find. */
+  rows: { email: string; n: number; line: number }[];
   /** Domains this import had not met before the batch. */
   unsure: Set<string>;
   /** The rows whose email an earlier batch of the file perhaps had: they come first. */
@@ -512,9 +513,8 @@ class BatchWriter {
       r.fit_score = fit;
       r.score_class = classify(fit, 0, this.scoring.thresholds);
       for (const k of LEAD_COLUMN_NAMES) c[k].push(r[k] ?? null);
-      const maybeSeen = r.maybeSeen as boolean;
-      if (maybeSeen) batch.maybeSeen += 1;
-      batch.rows.push({ id: r.id as string, email: r.email as string, n: r.row as number, line: r.line as number, unsure: account === undefined, maybeSeen });
+      if (r.maybeSeen) batch.maybeSeen += 1;
+      batch.rows.push({ email: r.email as string, n: r.row as number, line: r.line as number });
     }
     for (const k of LEAD_COLUMN_NAMES) batch.columns[k] = binaryArray(LEAD_COLUMNS[k], c[k]);
     return () => this.writeLeads(batch);
@@ -565,7 +565,9 @@ class BatchWriter {
         SELECT ${ws}::uuid, l.id, l.email, l.first_name, l.last_name, l.title, l.phone, l.company, l.country, l.source, l.persona, l.status,
           coalesce(l.properties, '{}'), ${accountOf(ws)}, l.stage, NULL, ${now}::timestamptz, l.created_at, ${now}::timestamptz
         FROM l`;
-      const written = await sql<{ id: string; email: string; account_id: string | null }>`
+      // Only what the import needs back, not the whole batch: the leads that already had their
+      // emails, the new leads to score again, the rows written to neither, and counts of the new.
+      const answer = await sql<{ kind: 'existing' | 'rescore' | 'neither' | 'new'; id: string | null; email: string | null; counts: string | null }>`
         WITH ${leadRowsSql(batch.columns)}, checked AS (
           ${insert} WHERE l.n <= ${checked}
           ON CONFLICT (workspace_id, lower(email)) ${onConflict}
@@ -575,34 +577,42 @@ class BatchWriter {
           RETURNING id, lower(email) AS email, account_id
         ), written AS (
           SELECT * FROM checked UNION ALL SELECT * FROM plain
+        ), fresh AS (
+          -- A returned id that is the proposed one is a new lead.
+          SELECT l.id, l.n, l.fit_score, l.score_class, l.account_domain, written.account_id FROM written JOIN l ON l.id = written.id
         ), scored AS (
-          -- The new leads' scores (a returned id that is the proposed one is a new lead).
           INSERT INTO lead_scores (workspace_id, lead_id, fit_score, interest_score, interest_mass, score_class, scored_at)
-          SELECT ${ws}::uuid, l.id, l.fit_score, 0, 0, l.score_class, ${now}::timestamptz FROM written JOIN l ON l.id = written.id
+          SELECT ${ws}::uuid, fresh.id, fresh.fit_score, 0, 0, fresh.score_class, ${now}::timestamptz FROM fresh
         )
-        SELECT id, email, account_id FROM written`.execute(trx);
-      const byId = new Map(batch.rows.map((r) => [r.id, r]));
-      const left = new Map(batch.rows.map((r) => [r.email, r]));
+        SELECT 'existing' AS kind, w.id, NULL AS email, NULL AS counts FROM written w WHERE NOT EXISTS (SELECT FROM l WHERE l.id = w.id)
+        -- Scored without an account, which the statement then found (or under rules since replaced).
+        UNION ALL SELECT 'rescore', fresh.id, NULL, NULL FROM fresh WHERE ${rulesMoved} OR (fresh.account_domain IS NOT NULL AND fresh.account_id IS NOT NULL)
+        UNION ALL SELECT 'neither', NULL, l.email, NULL FROM l WHERE NOT EXISTS (SELECT FROM written w WHERE w.email = l.email)
+        -- New leads, and those of them whose email the file surely had not had before.
+        UNION ALL SELECT 'new', NULL, NULL, count(*) || ',' || count(*) FILTER (WHERE fresh.n > ${batch.maybeSeen}) FROM fresh`.execute(trx);
       const rescore: string[] = [];
-      /** Rows the file surely had not had before that were new to the workspace. */
+      const neither: string[] = [];
       let surelyNew = 0;
-      for (const w of written.rows) {
-        const proposed = byId.get(w.id);
-        left.delete(w.email);
-        if (proposed) {
-          if (!proposed.maybeSeen) surelyNew += 1;
-          this.counts.inserted += 1;
-          // Scored without an account, which the statement then found.
-          if (rulesMoved || (proposed.unsure && w.account_id)) rescore.push(w.id);
-        } else {
+      for (const r of answer.rows) {
+        if (r.kind === 'existing') {
           this.counts.updated += 1;
-          rescore.push(w.id);
+          rescore.push(r.id as string);
+        } else if (r.kind === 'rescore') rescore.push(r.id as string);
+        else if (r.kind === 'neither') neither.push(r.email as string);
+        else {
+          const [all, sure] = (r.counts as string).split(',').map(Number);
+          this.counts.inserted += all as number;
+          surelyNew = sure as number;
         }
       }
       // What was neither inserted nor updated met a lead that already has its email.
-      if (this.opts.duplicates === 'fail') {
-        for (const r of left.values()) this.fail({ n: r.n, line: r.line, values: {}, properties: {} }, 'email', `a lead with ${r.email} already exists`);
-      } else this.counts.skipped += left.size;
+      if (this.opts.duplicates === 'fail' && neither.length) {
+        const byEmail = new Map(batch.rows.map((r) => [r.email, r]));
+        for (const email of neither) {
+          const r = byEmail.get(email);
+          if (r) this.fail({ n: r.n, line: r.line, values: {}, properties: {} }, 'email', `a lead with ${email} already exists`);
+        }
+      } else this.counts.skipped += neither.length;
       // Plain inserts again once a batch met no email the workspace had before the import.
       if (surelyNew === batch.rows.length - batch.maybeSeen) this.plainInsert = true;
       await refreshLeads(trx, ws, active, rescore, now, 'import');
