@@ -267,7 +267,7 @@ export function fitRuleMatches(rule: FitRule, facts: FitFacts): boolean {
     const p = facts.lead.persona;
     return p !== null && rule.value.some((v) => norm(v) === norm(p));
   }
-  const ref = parseField(rule.field) as FieldRef;
+  const ref = fieldRefOf(rule.field);
   const value = factText(facts, ref);
   if (value === null) return false;
   switch (rule.op) {
@@ -290,6 +290,24 @@ export function fitRuleMatches(rule: FitRule, facts: FitFacts): boolean {
 export interface FitExplanation {
   score: number;
   matched: { id: string; label: string; points: number }[];
+}
+
+/** A rule's field, parsed once (rules are checked when saved, so the field is known to parse). */
+const fieldRefs = new Map<string, FieldRef>();
+function fieldRefOf(field: string): FieldRef {
+  let ref = fieldRefs.get(field);
+  if (!ref) {
+    ref = parseField(field) as FieldRef;
+    if (fieldRefs.size < 10_000) fieldRefs.set(field, ref);
+  }
+  return ref;
+}
+
+/** The fit points alone, without the explanation: for scoring many leads at once. */
+export function fitPoints(doc: ScoringDocument, facts: FitFacts): number {
+  let points = 0;
+  for (const rule of doc.fit.rules) if (fitRuleMatches(rule, facts)) points += rule.points;
+  return points;
 }
 
 export function fitScore(doc: ScoringDocument, facts: FitFacts): FitExplanation {

@@ -4,7 +4,7 @@ import { binaryArray, type ElementType } from '../../db/binary-array.js';
 import type { AccountsTable, DB } from '../../db/schema.js';
 import type { Actor } from '../../domain/access.js';
 import { type AgreementDocument, stageByKey } from '../../domain/agreement.js';
-import { classify, fitScore, type ScoringDocument } from '../../domain/scoring.js';
+import { classify, fitPoints, type ScoringDocument } from '../../domain/scoring.js';
 import { BloomFilter } from '../../lib/bloom.js';
 import type { Clock } from '../../lib/clock.js';
 import { AppError, invalidMany } from '../../lib/errors.js';
@@ -200,8 +200,12 @@ const text = (v: string | undefined, max = 500): string | null => (v ? v.slice(0
 
 function parseDate(v: string | undefined): Date | null | undefined {
   if (!v) return null;
-  // Salesforce: 2024-01-22T20:36:47.000+0000; HubSpot: 2024-01-22 10:00 or ISO.
-  const iso = v.replace(/([+-]\d{2})(\d{2})$/, '$1:$2').replace(/^(\d{4}-\d{2}-\d{2}) (\d)/, '$1T$2');
+  // Salesforce: 2024-01-22T20:36:47.000+0000; HubSpot: 2024-01-22 10:00 or ISO. The patterns
+  // are tested by character first: the import reads a date on every row.
+  let iso = v;
+  const sign = v.charCodeAt(v.length - 5);
+  if ((sign === 43 || sign === 45) && /[+-]\d{4}$/.test(v)) iso = `${v.slice(0, -2)}:${v.slice(-2)}`;
+  if (iso.charCodeAt(10) === 32 && /^\d{4}-\d{2}-\d{2} \d/.test(iso)) iso = `${iso.slice(0, 10)}T${iso.slice(11)}`;
   const d = new Date(iso);
   return Number.isNaN(d.getTime()) ? undefined : d;
 }
@@ -494,7 +498,7 @@ class BatchWriter {
       const domain = r.account_domain as string | null;
       const account = domain ? this.knownAccounts.get(domain) : null;
       if (domain && account === undefined) batch.unsure.add(domain);
-      const fit = fitScore(this.scoring, {
+      const fit = fitPoints(this.scoring, {
         lead: {
           title: r.title as string | null,
           country: r.country as string | null,
@@ -506,7 +510,7 @@ class BatchWriter {
           properties: r.properties as Record<string, unknown>,
         },
         account: account ? { ...account, properties: account.properties ?? {} } : null,
-      }).score;
+      });
       r.properties = JSON.stringify(r.properties);
       r.account_id = account?.id ?? null;
       r.account_domain = account === undefined ? domain : null;
