@@ -27,6 +27,14 @@ const CONNECTION_LEVELS = [16, 64] as const;
 const SECONDS = Number(process.env.BENCH_INGEST_SECONDS ?? 15);
 const BACKGROUND_PER_SECOND = 5_000;
 const QUALIFYING = 100;
+/**
+ * Qualifying requests sent first, under the same load, and not counted (their times are printed).
+ * The first qualifying request after the server starts plans the statements of qualifying,
+ * routing and notifying: on the embedded database it took 70 ms where the next took 14 and 3 ms,
+ * and it had been the slowest of the hundred in every traced run. The ingest levels have their
+ * warm-up too.
+ */
+const QUALIFYING_WARMUP = 3;
 const COPY_ROWS = 100_000;
 const USERS = 5_000;
 
@@ -173,7 +181,7 @@ export async function benchIngest(t: Target, open: () => Promise<Database>, log:
   const out: IngestOutcome = { lines: [], problems: [] };
   let database = await open();
   await migrateToLatest(database.db);
-  const s = await seed(database.db, USERS + QUALIFYING);
+  const s = await seed(database.db, USERS + QUALIFYING + QUALIFYING_WARMUP);
   const now = new Date();
   const key = `wk_${s.workspaceId.replaceAll('-', '')}_${randomUUID().replaceAll('-', '')}`;
   await database.db
@@ -183,7 +191,8 @@ export async function benchIngest(t: Target, open: () => Promise<Database>, log:
   const identities = s.leadIds.map((leadId, i) => ({
     workspace_id: s.workspaceId,
     kind: 'user' as const,
-    value: i < USERS ? `u${i}` : `q${i - USERS}`,
+    // Website visitors, then the leads that will request a demo (q), then those that warm up (r).
+    value: i < USERS ? `u${i}` : i < USERS + QUALIFYING ? `q${i - USERS}` : `r${i - USERS - QUALIFYING}`,
     lead_id: leadId,
     account_id: null,
     created_at: now,
@@ -200,6 +209,7 @@ export async function benchIngest(t: Target, open: () => Promise<Database>, log:
   let server = await forkServer('./server.ts', t, { LOG_LEVEL: 'warn' });
   const levels: { connections: number; run: Awaited<ReturnType<typeof closedLoop>>; cpu: ReturnType<CpuMeter['read']> }[] = [];
   let lead: ReturnType<typeof summarize>;
+  const warmup: number[] = [];
   let qualifyFailures = 0;
   try {
     await closedLoop(server.port, key, makeBodies(20, `warm-${t.kind}`), 2);
@@ -225,16 +235,23 @@ export async function benchIngest(t: Target, open: () => Promise<Database>, log:
       }
       await Promise.all(pending);
     })();
+    const demo = async (userId: string, messageId: string): Promise<number> => {
+      const due = performance.now();
+      const body = JSON.stringify({ userId, event: 'Demo Requested', properties: { form: 'demo' }, messageId });
+      const res = await post(server.port, '/v1/track', body, key);
+      if (res.status !== 200) qualifyFailures += 1;
+      return performance.now() - due;
+    };
+    for (let i = 0; i < QUALIFYING_WARMUP; i++) {
+      await sleepUntil(t0 + 1000 + i * 100);
+      warmup.push(await demo(`r${i}`, `demo-warmup-${t.kind}-${i}`));
+    }
     const latencies: number[] = [];
     const start = t0 + 2000;
     await Promise.all(
       Array.from({ length: QUALIFYING }, async (_, i) => {
         await sleepUntil(start + i * 100);
-        const due = performance.now();
-        const body = JSON.stringify({ userId: `q${i}`, event: 'Demo Requested', properties: { form: 'demo' }, messageId: `demo-${t.kind}-${i}` });
-        const res = await post(server.port, '/v1/track', body, key);
-        if (res.status !== 200) qualifyFailures += 1;
-        latencies.push(performance.now() - due);
+        latencies.push(await demo(`q${i}`, `demo-${t.kind}-${i}`));
       }),
     );
     stopBackground = true;
@@ -289,6 +306,7 @@ export async function benchIngest(t: Target, open: () => Promise<Database>, log:
     `    target >= 1/3 of COPY ceiling ... ${best >= copy / 3 ? 'PASS' : 'FAIL'} (${((best / copy) * 100).toFixed(0)}%)`,
     `  Speed to lead (demo request → routed handoff + rep notified, committed before the 200) while ${BACKGROUND_PER_SECOND.toLocaleString('en-US')} events/s arrive`,
     `    n ${lead.n}   p50 ${lead.p50.toFixed(1)} ms   p90 ${lead.p90.toFixed(1)} ms   p99 ${lead.p99.toFixed(1)} ms   max ${lead.max.toFixed(1)} ms   (${h?.n ?? 0} handoffs, ${h?.notified ?? 0} notified)`,
+    `    (before them, ${QUALIFYING_WARMUP} warm-up requests, not counted: ${warmup.map((w) => `${w.toFixed(1)} ms`).join(', ')})`,
     `    target p99 < 50 ms .............. ${lead.p99 < 50 ? 'PASS' : 'FAIL'}`,
   );
   return out;
