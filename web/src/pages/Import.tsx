@@ -85,7 +85,10 @@ export default function Import() {
       try {
         const done = await api<ImportRecord>(`/api/imports/${created.id}/file`, { method: 'PUT', raw: file, contentType: 'text/csv' });
         setResult(done);
-        toast(`Imported ${done.inserted} new, ${done.updated} updated${done.failed ? `, ${done.failed} rows refused` : ''}`, done.failed ? 'bad' : 'good');
+        toast(
+          `Imported ${done.inserted} new, ${done.updated} updated${done.failed ? `, ${done.failed} ${done.failed === 1 ? 'row' : 'rows'} refused` : ''}`,
+          done.failed ? 'bad' : 'good',
+        );
       } finally {
         clearInterval(poll);
       }
